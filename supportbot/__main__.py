@@ -1,0 +1,49 @@
+"""Command line: `python -m supportbot` runs the bot; `python -m supportbot faq …` tests the FAQ."""
+from __future__ import annotations
+
+import sys
+
+USAGE = """Использование:
+  python -m supportbot            запустить бота
+  python -m supportbot faq ТЕКСТ  что бот ответит из FAQ на этот вопрос (--batch: по строке из stdin)
+"""
+
+
+def _utf8_console() -> None:
+    # A Windows console may use cp866: never crash on Cyrillic output.
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(encoding="utf-8", errors="replace")
+        except (AttributeError, ValueError):
+            pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Dispatch a subcommand; return the process exit code."""
+    args = sys.argv[1:] if argv is None else argv
+    _utf8_console()
+    if args and args[0] in ("-h", "--help", "help"):
+        print(USAGE)
+        return 0
+    if args and args[0] == "faq":
+        from .faq import main as faq_main
+
+        return faq_main(args[1:])
+    if args:
+        print(USAGE, file=sys.stderr)
+        return 2
+
+    from .config import ConfigError, load_config
+
+    try:
+        config = load_config()
+    except ConfigError as exc:
+        print(f"Ошибка в настройках (.env): {exc}", file=sys.stderr)
+        return 2
+    from .app import run
+
+    return run(config)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,226 @@
+"""Assembles and runs the bot: poller, processor and sender threads.
+
+The poller long-polls Telegram and commits raw updates to the inbox before
+the next getUpdates confirms them; the processor applies inbox rows in order,
+a batch per transaction, each update in a savepoint; the sender delivers the
+outbox. The main thread only waits for a signal to stop.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import threading
+import time
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
+
+from . import handlers
+from .config import Config
+from .core import DeliveryFailure
+from .faq import FaqFile
+from .handlers import Context, SeatRegistry
+from .sender import Sender
+from .storage import InboxRow, InstanceLock, Storage
+from .telegram import TelegramClient, classify, dumps, parse_update, quiet_library_loggers, update_kind
+
+log = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_CONFIG = 2
+EXIT_ALREADY_RUNNING = 3
+EXIT_TOKEN_REJECTED = 4
+MAX_BACKOFF = 30.0
+BATCH = 100
+FAQ_CHECK_SECONDS = 5.0
+STOP_GRACE_SECONDS = 3.0
+
+
+def setup_logging(config: Config) -> None:
+    """Log to the console and to data/logs/supportbot.log (rotating, UTF-8)."""
+    log_dir = config.database_path.parent / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    root = logging.getLogger()
+    root.setLevel(config.log_level)
+    for handler in (logging.StreamHandler(),
+                    RotatingFileHandler(log_dir / "supportbot.log", maxBytes=1_000_000, backupCount=5,
+                                        encoding="utf-8")):
+        handler.setFormatter(formatter)
+        root.addHandler(handler)
+    quiet_library_loggers()
+
+
+class Bot:
+    """The running bot: its threads and what they share."""
+
+    def __init__(self, config: Config):
+        self.config = config
+        self.stop = threading.Event()
+        self.exit_code = EXIT_OK
+        self.inbox_cond = threading.Condition()
+        self.client = TelegramClient(config.token, config.api_url, config.protect_content)
+        self.sender = Sender(config.database_path, self.client, rate_per_second=config.send_rate_per_second)
+        self.faq = FaqFile(config.faq_path, **_faq_options(config))
+        self.seats = SeatRegistry(config.pins)
+
+    def halt(self, code: int) -> None:
+        """Stop the bot with an exit code."""
+        if self.exit_code == EXIT_OK:
+            self.exit_code = code
+        self.stop.set()
+        with self.inbox_cond:
+            self.inbox_cond.notify_all()
+
+    # --- the poller ------------------------------------------------------------
+
+    def poll(self) -> None:
+        """Long-poll Telegram; commit each batch before its offset is confirmed."""
+        storage = Storage(self.config.database_path)
+        offset: int | None = None
+        backoff, outage_since = 0.0, None
+        try:
+            while not self.stop.is_set():
+                try:
+                    updates = self.client.get_updates(offset, self.config.poll_timeout)
+                except Exception as exc:  # noqa: BLE001 - sorted below; the loop must not die
+                    failure = classify(exc)
+                    if failure.kind == "conflict":
+                        log.error("Another copy of this bot is polling Telegram with the same token. Stopping.")
+                        self.halt(EXIT_ALREADY_RUNNING)
+                    elif failure.kind == "unauthorized":
+                        log.error("Telegram rejected the bot token (TELEGRAM_BOT_TOKEN). Stopping.")
+                        self.halt(EXIT_TOKEN_REJECTED)
+                    else:
+                        if outage_since is None:
+                            outage_since = time.monotonic()
+                            log.warning("cannot reach Telegram (%s); retrying with backoff", failure.description)
+                        backoff = min(MAX_BACKOFF, backoff * 2 if backoff else 1.0)
+                        self.stop.wait(max(backoff, failure.retry_after))
+                    continue
+                if outage_since is not None:
+                    log.warning("Telegram is reachable again after %.0f s", time.monotonic() - outage_since)
+                    backoff, outage_since = 0.0, None
+                rows = [(u["update_id"], update_kind(u), dumps(u)) for u in updates if "update_id" in u]
+                if rows:
+                    storage.add_updates(rows, time.time())
+                    offset = max(r[0] for r in rows) + 1
+                    with self.inbox_cond:
+                        self.inbox_cond.notify_all()
+        finally:
+            storage.close()
+
+    # --- the processor ------------------------------------------------------------
+
+    def process(self) -> None:
+        """Apply inbox rows in order until asked to stop; then finish the batch in hand."""
+        storage = Storage(self.config.database_path)
+        self.seats.load(storage.seats())
+        next_faq_check = 0.0
+        backoff = 0.0
+        try:
+            while not self.stop.is_set():
+                if time.monotonic() >= next_faq_check:
+                    self._check_faq(storage)
+                    next_faq_check = time.monotonic() + FAQ_CHECK_SECONDS
+                rows = storage.new_inbox(BATCH)
+                if not rows:
+                    with self.inbox_cond:
+                        if not self.stop.is_set():
+                            self.inbox_cond.wait(FAQ_CHECK_SECONDS)
+                    continue
+                try:
+                    self._apply(storage, rows)
+                    backoff = 0.0
+                except Exception:  # noqa: BLE001 - the batch rolled back; retry it after a pause
+                    log.exception("could not commit a batch of updates; retrying")
+                    self.seats.load(storage.seats())
+                    backoff = min(MAX_BACKOFF, backoff * 2 if backoff else 0.5)
+                    self.stop.wait(backoff)
+                    continue
+                self.sender.wake()
+        finally:
+            storage.close()
+
+    def _apply(self, storage: Storage, rows: list[InboxRow]) -> None:
+        with storage.transaction() as tx:
+            for row in rows:
+                ctx = Context(tx, self.config, self.seats, self._faq_answer, time.time())
+                try:
+                    with tx.savepoint():
+                        event = decode(row)
+                        if event is not None:
+                            handlers.handle_event(ctx, event)
+                        tx.inbox_done(row.id)
+                except Exception as exc:  # noqa: BLE001 - a poison update must not stop the loop
+                    self.seats.load(tx.seats())
+                    error = f"{type(exc).__name__}: {exc}"
+                    if tx.inbox_failed(row, error, ctx.now):
+                        log.error("update %s set aside after repeated failures: %s", row.update_id, error)
+                    else:
+                        log.warning("update %s failed, will retry: %s", row.update_id, error, exc_info=True)
+                    break  # later rows wait, so one customer's messages stay in order
+
+    def _faq_answer(self, text: str) -> str | None:
+        match = self.faq.matcher.match(text)
+        return match.entry.answer if match else None
+
+    def _check_faq(self, storage: Storage) -> None:
+        problem = self.faq.reload_if_changed()
+        if problem:
+            log.error("FAQ file not reloaded, keeping the last good one: %s", problem)
+        elif problem == "":
+            log.info("FAQ reloaded: %d entries", len(self.faq.matcher.entries))
+
+    # --- running -----------------------------------------------------------------
+
+    def run(self) -> int:
+        """Run until a signal or a fatal condition; return the exit code."""
+        storage = Storage(self.config.database_path)
+        with storage.transaction() as tx:
+            handlers.retire_extra_seats(tx, len(self.config.pins), time.time())
+        storage.close()
+        self.sender.start()
+        threads = [threading.Thread(target=self.poll, name="poller", daemon=True),
+                   threading.Thread(target=self.process, name="processor", daemon=True)]
+        for thread in threads:
+            thread.start()
+        log.info("supportbot started: %d seats, database %s", len(self.config.pins), self.config.database_path)
+        while not self.stop.wait(0.5):  # a timed wait keeps Ctrl+C responsive on Windows
+            if not all(t.is_alive() for t in threads):
+                log.error("a worker thread died; stopping")
+                self.halt(1)
+        threads[1].join(STOP_GRACE_SECONDS)
+        self.sender.stop(STOP_GRACE_SECONDS)
+        log.info("supportbot stopped")
+        return self.exit_code
+
+
+def decode(row: InboxRow):
+    """Turn an inbox row into an event (None for kinds the bot ignores)."""
+    payload = json.loads(row.payload)
+    if row.kind == "delivery_failure":
+        return DeliveryFailure(**payload)
+    return parse_update(payload)
+
+
+def _faq_options(config: Config) -> dict:
+    return {} if config.faq_min_score is None else {"min_score": config.faq_min_score}
+
+
+def run(config: Config) -> int:
+    """Start the bot unless another copy holds the database; return the exit code."""
+    setup_logging(config)
+    lock = InstanceLock(config.database_path.with_name(config.database_path.name + ".lock"))
+    if not lock.acquire():
+        log.error("Бот уже запущен с этой базой данных (%s). Второй экземпляр не запускается.",
+                  config.database_path)
+        return EXIT_ALREADY_RUNNING
+    try:
+        bot = Bot(config)
+        for name in ("SIGINT", "SIGTERM", "SIGBREAK"):  # SIGBREAK: Ctrl+Break / closing the console on Windows
+            if hasattr(signal, name):
+                signal.signal(getattr(signal, name), lambda *_: bot.halt(EXIT_OK))
+        return bot.run()
+    finally:
+        lock.release()

@@ -1,0 +1,203 @@
+"""Settings: read once from the environment (and `.env`) into a frozen Config.
+
+This module is the only place that reads `os.environ`. A bad value raises
+ConfigError naming the key; `__main__` turns it into one line and exit code 2.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+from . import texts
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+TOKEN_SHAPE_HELP = "цифры, двоеточие и буквы — как его выдал @BotFather"
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message (Russian, for the owner) names the key."""
+
+    def __init__(self, key: str, problem: str):
+        super().__init__(f"{key}: {problem}")
+        self.key = key
+
+
+@dataclass(frozen=True)
+class Config:
+    token: str
+    pins: tuple[str, ...]
+    database_path: Path
+    operator_chat_limit: int = 3
+    history_limit: int = 20
+    greeting: str = texts.GREETING
+    queued_reply: str = texts.QUEUED
+    no_operators_reply: str = texts.NO_OPERATORS
+    closed_reply: str = texts.CLOSED
+    cooldown_seconds: int = 600
+    faq_path: Path = PROJECT_DIR / "data" / "faq.csv"
+    faq_min_score: float | None = None
+    protect_content: bool = True
+    api_url: str = "https://api.telegram.org"
+    log_level: str = "INFO"
+    send_rate_per_second: float = 25.0
+    poll_timeout: int = 25
+
+    def __repr__(self) -> str:  # never print the token or the PINs
+        return f"Config(database_path={self.database_path!s}, seats={len(self.pins)})"
+
+
+def load_config(env: Mapping[str, str] | None = None, env_file: Path | None = None) -> Config:
+    """Build the Config from `env` (default: os.environ over the project's .env)."""
+    if env is None:
+        env = _environment(env_file or _env_file_path())
+    get = _Reader(env)
+    token = get.required("TELEGRAM_BOT_TOKEN")
+    head, sep, tail = token.partition(":")
+    if not (head.isdigit() and sep and tail):
+        raise ConfigError("TELEGRAM_BOT_TOKEN", f"не похоже на токен бота ({TOKEN_SHAPE_HELP})")
+    return Config(
+        token=token,
+        pins=_parse_pins(get.required("OPERATOR_PINS")),
+        database_path=parse_database_url(get.text("DATABASE_URL", "sqlite:///./data/support.db")),
+        operator_chat_limit=get.integer("OPERATOR_CHAT_LIMIT", 3, low=1, high=50),
+        history_limit=get.integer("HISTORY_LIMIT", 20, low=1, high=200),
+        greeting=get.text("AUTO_REPLY_GREETING", texts.GREETING),
+        queued_reply=_queued_template(get.text("AUTO_REPLY_QUEUED", texts.QUEUED)),
+        no_operators_reply=get.text("AUTO_REPLY_NO_OPERATORS", texts.NO_OPERATORS),
+        closed_reply=get.text("AUTO_REPLY_CLOSED", texts.CLOSED),
+        cooldown_seconds=round(get.number("AUTO_REPLY_COOLDOWN_MINUTES", 10, low=0, high=24 * 60) * 60),
+        faq_path=_project_path(get.text("FAQ_PATH", "data/faq.csv")),
+        faq_min_score=get.optional_number("FAQ_MIN_SCORE", low=0, high=1),
+        protect_content=get.boolean("PROTECT_CONTENT", True),
+        api_url=_api_url(get.text("TELEGRAM_API_URL", "https://api.telegram.org")),
+        log_level=get.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
+        send_rate_per_second=get.number("SEND_RATE_PER_SECOND", 25, low=1, high=10_000),
+        poll_timeout=get.integer("POLL_TIMEOUT_SECONDS", 25, low=1, high=50),
+    )
+
+
+def parse_database_url(url: str) -> Path:
+    """Turn `sqlite:///relative.db` or `sqlite:////abs/path.db` into a path."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or len(url) == len(prefix):
+        raise ConfigError("DATABASE_URL", "ожидается sqlite:///./data/support.db или sqlite:////полный/путь.db")
+    return _project_path(url[len(prefix):])
+
+
+def _project_path(value: str) -> Path:
+    # Task Scheduler starts programs in System32: relative paths mean the project folder.
+    path = Path(value)
+    return path if path.is_absolute() else (PROJECT_DIR / path).resolve()
+
+
+def _env_file_path() -> Path | None:
+    # SUPPORTBOT_ENV_FILE lets tests (and a second shop on one PC) use another file; empty means none.
+    override = os.environ.get("SUPPORTBOT_ENV_FILE")
+    if override is None:
+        return PROJECT_DIR / ".env"
+    return Path(override) if override else None
+
+
+def _environment(env_file: Path | None) -> dict[str, str]:
+    from dotenv import dotenv_values
+
+    merged: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        merged.update({k: v for k, v in dotenv_values(env_file, encoding="utf-8-sig").items() if v is not None})
+    merged.update(os.environ)  # real environment variables win over .env
+    return merged
+
+
+def _parse_pins(raw: str) -> tuple[str, ...]:
+    pins = tuple(p.strip() for p in raw.split(","))
+    if any(not (p.isdigit() and p.isascii() and len(p) >= 4) for p in pins):
+        raise ConfigError("OPERATOR_PINS", "каждый PIN — не меньше 4 цифр, через запятую")
+    if len(set(pins)) != len(pins):
+        raise ConfigError("OPERATOR_PINS", "PIN-коды не должны повторяться")
+    return pins
+
+
+def _queued_template(value: str) -> str:
+    try:
+        value.format(position=1)
+    except (KeyError, IndexError, ValueError):
+        raise ConfigError("AUTO_REPLY_QUEUED", "из подстановок допускается только {position}") from None
+    return value
+
+
+def _api_url(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ConfigError("TELEGRAM_API_URL", "должен начинаться с http:// или https://")
+    return value.rstrip("/")
+
+
+class _Reader:
+    """Typed access to string settings; every failure names its key."""
+
+    def __init__(self, env: Mapping[str, str]):
+        self.env = env
+
+    def _raw(self, key: str) -> str | None:
+        value = self.env.get(key)
+        if value is None or not value.strip():
+            return None
+        return value.strip()
+
+    def required(self, key: str) -> str:
+        value = self._raw(key)
+        if value is None:
+            raise ConfigError(key, "обязательная настройка не заполнена (см. env.example)")
+        return value
+
+    def text(self, key: str, default: str) -> str:
+        value = self._raw(key)
+        return default if value is None else value.replace("\\n", "\n")
+
+    def number(self, key: str, default: float, *, low: float, high: float) -> float:
+        value = self.optional_number(key, low=low, high=high)
+        return default if value is None else value
+
+    def optional_number(self, key: str, *, low: float, high: float) -> float | None:
+        raw = self._raw(key)
+        if raw is None:
+            return None
+        try:
+            value = float(raw.replace(",", "."))
+        except ValueError:
+            raise ConfigError(key, f"ожидается число, а указано {raw!r}") from None
+        if not low <= value <= high:
+            raise ConfigError(key, f"должно быть от {low:g} до {high:g}, а указано {raw}")
+        return value
+
+    def integer(self, key: str, default: int, *, low: int, high: int) -> int:
+        raw = self._raw(key)
+        if raw is None:
+            return default
+        if not raw.isdigit():
+            raise ConfigError(key, f"ожидается целое число, а указано {raw!r}")
+        value = int(raw)
+        if not low <= value <= high:
+            raise ConfigError(key, f"должно быть от {low} до {high}, а указано {value}")
+        return value
+
+    def boolean(self, key: str, default: bool) -> bool:
+        raw = self._raw(key)
+        if raw is None:
+            return default
+        lowered = raw.lower()
+        if lowered in ("1", "true", "yes", "on", "да"):
+            return True
+        if lowered in ("0", "false", "no", "off", "нет"):
+            return False
+        raise ConfigError(key, f"ожидается true или false, а указано {raw!r}")
+
+    def choice(self, key: str, default: str, allowed: tuple[str, ...]) -> str:
+        raw = self._raw(key)
+        if raw is None:
+            return default
+        if raw.upper() not in allowed:
+            raise ConfigError(key, f"ожидается одно из {', '.join(allowed)}, а указано {raw!r}")
+        return raw.upper()

@@ -1,0 +1,260 @@
+"""Delivers the outbox: paced, per-chat ordered, retried, never dropped silently.
+
+One scheduler thread owns a database connection and the in-memory view of
+pending rows (a queue per chat); a few worker threads only make HTTP calls.
+Each chat has at most one call in flight, so its messages arrive in order,
+while other chats go on. Pacing (a global and a per-chat token bucket) keeps
+under Telegram's limits; a 429 pauses that chat for exactly retry_after.
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Callable
+
+from .storage import OutboxRow, Storage
+from .telegram import ApiFailure, TelegramClient, classify
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = 30.0
+MAX_BAD_REQUEST_TRIES = 3
+PER_CHAT_RATE = 1.0
+PER_CHAT_BURST = 3
+
+
+class TokenBucket:
+    """A rate limit with bursts; time is passed in."""
+
+    def __init__(self, rate: float, capacity: float, now: float):
+        self.rate, self.capacity = rate, capacity
+        self.tokens, self.stamp = capacity, now
+
+    def wait_time(self, now: float) -> float:
+        """Seconds until one token is available (0 if now)."""
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
+
+    def take(self) -> None:
+        self.tokens -= 1
+
+
+@dataclass
+class Outcome:
+    row: OutboxRow
+    result_message_id: int | None = None
+    failure: ApiFailure | None = None
+
+
+class Sender:
+    """The outbox's delivery service; `wake()` after committing new rows."""
+
+    def __init__(self, db_path, client: TelegramClient, *, rate_per_second: float, workers: int = 4,
+                 per_chat_rate: float = PER_CHAT_RATE, per_chat_burst: int = PER_CHAT_BURST,
+                 clock: Callable[[], float] = time.monotonic):
+        self.db_path = db_path
+        self.client = client
+        self.clock = clock
+        self.workers = workers
+        self.per_chat_rate, self.per_chat_burst = per_chat_rate, per_chat_burst
+        self.cond = threading.Condition()
+        self.new_rows = True
+        self.stopping = False
+        self.outcomes: list[Outcome] = []
+        self.chats: dict[int, deque[OutboxRow]] = {}
+        self.in_flight: set[int] = set()
+        self.ready_at: dict[int, float] = {}
+        self.buckets: dict[int, TokenBucket] = {}
+        self.global_bucket = TokenBucket(rate_per_second, max(1.0, rate_per_second), clock())
+        self.paused_until = 0.0
+        self.backoff = 0.0
+        self.outage_since: float | None = None
+        self.last_loaded = 0
+        self.jobs: queue.Queue[OutboxRow | None] = queue.Queue()
+        self.threads: list[threading.Thread] = []
+
+    # --- lifecycle -----------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the scheduler and the worker threads."""
+        self.threads = [threading.Thread(target=self._run, name="sender", daemon=True)]
+        self.threads += [threading.Thread(target=self._work, name=f"sender-{i}", daemon=True)
+                         for i in range(self.workers)]
+        for thread in self.threads:
+            thread.start()
+
+    def wake(self) -> None:
+        """Tell the scheduler that new outbox rows were committed."""
+        with self.cond:
+            self.new_rows = True
+            self.cond.notify_all()
+
+    def stop(self, timeout: float) -> None:
+        """Let calls in flight finish and record their outcome; pending rows stay for the next start."""
+        with self.cond:
+            self.stopping = True
+            self.cond.notify_all()
+        deadline = time.monotonic() + timeout
+        for thread in self.threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+    # --- the scheduler ------------------------------------------------------------
+
+    def _run(self) -> None:
+        storage = Storage(self.db_path, synchronous="NORMAL")  # a lost "sent" mark only means a resend
+        try:
+            while True:
+                with self.cond:
+                    if self.stopping and not self.in_flight:
+                        break
+                    outcomes, self.outcomes = self.outcomes, []
+                    load = self.new_rows
+                    self.new_rows = False
+                if outcomes:
+                    self._record(storage, outcomes)
+                if load:
+                    self._load(storage)
+                with self.cond:
+                    if self.stopping:
+                        if self.in_flight and not self.outcomes:
+                            self.cond.wait(0.5)
+                        continue
+                    delay = self._dispatch()
+                    if not self.outcomes and not self.new_rows:
+                        self.cond.wait(delay)
+        finally:
+            for _ in range(self.workers):
+                self.jobs.put(None)
+            storage.close()
+
+    def _load(self, storage: Storage) -> None:
+        rows = storage.pending_outbox(self.last_loaded)
+        with self.cond:
+            for row in rows:
+                self.chats.setdefault(row.chat_id, deque()).append(row)
+                self.last_loaded = row.id
+        if len(rows) == 1000:
+            self.wake()
+
+    def _dispatch(self) -> float | None:
+        """Hand every ready chat's head row to a worker; return how long to wait for the next one."""
+        now = self.clock()
+        if self.paused_until > now:
+            return self.paused_until - now
+        wait: float | None = None
+        for chat_id in sorted(self.chats, key=lambda c: self.chats[c][0].id):
+            if chat_id in self.in_flight:
+                continue
+            ready = self.ready_at.get(chat_id, 0.0)
+            if ready > now:
+                wait = _earliest(wait, ready - now)
+                continue
+            bucket = self.buckets.get(chat_id)
+            if bucket is None:
+                bucket = self.buckets[chat_id] = TokenBucket(self.per_chat_rate, self.per_chat_burst, now)
+            chat_wait = bucket.wait_time(now)
+            if chat_wait:
+                wait = _earliest(wait, chat_wait)
+                continue
+            global_wait = self.global_bucket.wait_time(now)
+            if global_wait:
+                return _earliest(wait, global_wait)
+            bucket.take()
+            self.global_bucket.take()
+            self.in_flight.add(chat_id)
+            self.jobs.put(self.chats[chat_id][0])
+        return wait
+
+    def _work(self) -> None:
+        while True:
+            row = self.jobs.get()
+            if row is None:
+                return
+            try:
+                outcome = Outcome(row, result_message_id=self.client.perform(row.kind, row.chat_id, row.payload))
+            except Exception as exc:  # noqa: BLE001 - every failure is sorted, none may kill the worker
+                try:
+                    failure = classify(exc)
+                except Exception:  # not an API error: a bug or a payload we cannot send
+                    log.exception("sending outbox row %s failed", row.id)
+                    failure = ApiFailure("bad_request", f"{type(exc).__name__}: {exc}")
+                outcome = Outcome(row, failure=failure)
+            with self.cond:
+                self.outcomes.append(outcome)
+                self.cond.notify_all()
+
+    # --- outcomes --------------------------------------------------------------------
+
+    def _record(self, storage: Storage, outcomes: list[Outcome]) -> None:
+        now = self.clock()
+        sent, retries, failed = [], [], []
+        with self.cond:
+            for outcome in outcomes:
+                row, failure = outcome.row, outcome.failure
+                self.in_flight.discard(row.chat_id)
+                if failure is None:
+                    sent.append((row.id, outcome.result_message_id))
+                    self._pop(row)
+                    self._outage_over(now)
+                elif failure.kind in ("network", "server"):
+                    self._outage(now, failure)
+                elif failure.kind == "rate":
+                    self.ready_at[row.chat_id] = now + failure.retry_after
+                    log.warning("Telegram asked to slow down for chat %s: retry after %ss",
+                                row.chat_id, failure.retry_after)
+                elif failure.kind == "blocked":
+                    event = _failure_event(row, failure)
+                    for dropped in self._drop_chat(row.chat_id):  # every later row would get 403 as well
+                        failed.append((dropped.id, failure.description, event if dropped.id == row.id else None))
+                elif row.attempts + 1 >= MAX_BAD_REQUEST_TRIES or failure.kind in ("unauthorized", "conflict"):
+                    failed.append((row.id, failure.description, _failure_event(row, failure)))
+                    self._pop(row)
+                else:
+                    retries.append((row.id, failure.description))
+                    self._replace_head(row)
+                    self.ready_at[row.chat_id] = now + 2.0
+        storage.record_deliveries(sent=sent, retries=retries, failed=failed, now=time.time())
+        for outbox_id, error, _event in failed:
+            log.warning("outbox row %s set aside: %s", outbox_id, error)
+
+    def _pop(self, row: OutboxRow) -> None:
+        queue_ = self.chats.get(row.chat_id)
+        if queue_ and queue_[0].id == row.id:
+            queue_.popleft()
+            if not queue_:
+                del self.chats[row.chat_id]
+
+    def _replace_head(self, row: OutboxRow) -> None:
+        queue_ = self.chats[row.chat_id]
+        queue_[0] = OutboxRow(row.id, row.chat_id, row.kind, row.payload, row.message_id, row.attempts + 1)
+
+    def _drop_chat(self, chat_id: int) -> list[OutboxRow]:
+        self.ready_at.pop(chat_id, None)
+        return list(self.chats.pop(chat_id, ()))
+
+    def _outage(self, now: float, failure: ApiFailure) -> None:
+        self.backoff = min(MAX_BACKOFF, self.backoff * 2 if self.backoff else 1.0)
+        self.paused_until = now + self.backoff
+        if self.outage_since is None:
+            self.outage_since = now
+            log.warning("cannot reach Telegram to send (%s); retrying with backoff", failure.description)
+
+    def _outage_over(self, now: float) -> None:
+        self.backoff = 0.0
+        if self.outage_since is not None:
+            log.warning("sending works again after %.0f s", now - self.outage_since)
+            self.outage_since = None
+
+
+def _failure_event(row: OutboxRow, failure: ApiFailure) -> dict:
+    return {"chat_id": row.chat_id, "outbox_id": row.id, "blocked": failure.kind == "blocked",
+            "error": failure.description}
+
+
+def _earliest(a: float | None, b: float) -> float:
+    return b if a is None else min(a, b)

@@ -1,0 +1,625 @@
+"""All SQL of the bot: schema, migrations, and every query.
+
+No other module builds SQL. Every value is a `?` placeholder. Each thread opens
+its own Storage (one connection; never shared across threads). A public
+Storage method is one transaction; `Storage.transaction()` yields a Tx whose
+methods run inside one caller-held transaction (the processor's group commit).
+Times are integer or real Unix seconds, UTC.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from . import core
+from .core import Action, DialogState, Person, SeatLoad
+
+MIGRATIONS: list[tuple[str, list[str]]] = [
+    ("initial schema", [
+        """CREATE TABLE customers (
+            id INTEGER PRIMARY KEY,
+            tg_user_id INTEGER NOT NULL UNIQUE,
+            chat_id INTEGER NOT NULL,
+            first_name TEXT NOT NULL DEFAULT '',
+            last_name TEXT,
+            username TEXT,
+            banned INTEGER NOT NULL DEFAULT 0,
+            unreachable INTEGER NOT NULL DEFAULT 0,
+            last_auto_reply_at REAL,
+            created_at REAL NOT NULL
+        )""",
+        """CREATE TABLE seats (
+            seat INTEGER PRIMARY KEY,
+            tg_user_id INTEGER UNIQUE,
+            chat_id INTEGER,
+            first_name TEXT,
+            username TEXT,
+            logged_in_at REAL,
+            last_assigned_at REAL NOT NULL DEFAULT 0,
+            current_dialog_id INTEGER,
+            last_seen_at REAL
+        )""",
+        """CREATE TABLE dialogs (
+            id INTEGER PRIMARY KEY,
+            customer_id INTEGER NOT NULL REFERENCES customers(id),
+            state TEXT NOT NULL,
+            seat INTEGER,
+            queue_pos INTEGER,
+            opened_at REAL NOT NULL,
+            queued_at REAL,
+            assigned_at REAL,
+            closed_at REAL,
+            close_reason TEXT
+        )""",
+        "CREATE UNIQUE INDEX dialogs_open_by_customer ON dialogs(customer_id) WHERE state <> 'closed'",
+        "CREATE INDEX dialogs_queue ON dialogs(state, queue_pos)",
+        "CREATE INDEX dialogs_by_seat ON dialogs(seat, state)",
+        """CREATE TABLE messages (
+            id INTEGER PRIMARY KEY,
+            customer_id INTEGER NOT NULL REFERENCES customers(id),
+            dialog_id INTEGER REFERENCES dialogs(id),
+            direction TEXT NOT NULL,
+            author TEXT NOT NULL,
+            author_user_id INTEGER,
+            content_type TEXT NOT NULL,
+            body TEXT,
+            file_id TEXT,
+            tg_chat_id INTEGER,
+            tg_message_id INTEGER,
+            relayed INTEGER NOT NULL DEFAULT 0,
+            created_at REAL NOT NULL
+        )""",
+        "CREATE INDEX messages_by_customer ON messages(customer_id, id)",
+        "CREATE INDEX messages_unrelayed ON messages(dialog_id, id) WHERE relayed = 0",
+        """CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            message_id INTEGER REFERENCES messages(id),
+            status TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            created_at REAL NOT NULL,
+            sent_at REAL,
+            result_message_id INTEGER
+        )""",
+        "CREATE INDEX outbox_pending ON outbox(id) WHERE status = 'pending'",
+        """CREATE TABLE inbox (
+            id INTEGER PRIMARY KEY,
+            update_id INTEGER UNIQUE,
+            kind TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'new',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            received_at REAL NOT NULL
+        )""",
+        "CREATE INDEX inbox_new ON inbox(id) WHERE status = 'new'",
+        """CREATE TABLE dead_letters (
+            id INTEGER PRIMARY KEY,
+            inbox_id INTEGER NOT NULL,
+            update_id INTEGER,
+            payload TEXT NOT NULL,
+            error TEXT NOT NULL,
+            created_at REAL NOT NULL
+        )""",
+        """CREATE TABLE login_failures (
+            tg_user_id INTEGER PRIMARY KEY,
+            failures INTEGER NOT NULL,
+            locked_until REAL
+        )""",
+    ]),
+]
+
+INBOX_MAX_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class Customer:
+    id: int
+    tg_user_id: int
+    chat_id: int
+    first_name: str
+    last_name: str | None
+    username: str | None
+    banned: bool
+    unreachable: bool
+    last_auto_reply_at: float | None
+
+    @property
+    def label(self) -> str:
+        return core.describe_person(self.first_name, self.username, self.id, self.last_name)
+
+
+@dataclass(frozen=True)
+class Dialog:
+    id: int
+    customer_id: int
+    state: DialogState
+    seat: int | None
+    queue_pos: int | None
+    opened_at: float
+    queued_at: float | None
+    assigned_at: float | None
+
+
+@dataclass(frozen=True)
+class SeatRow:
+    seat: int
+    tg_user_id: int | None
+    chat_id: int | None
+    first_name: str | None
+    username: str | None
+    current_dialog_id: int | None
+    last_assigned_at: float
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    id: int
+    direction: str
+    author: str
+    content_type: str
+    body: str | None
+    file_id: str | None
+    tg_chat_id: int | None
+    tg_message_id: int | None
+    created_at: float
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    id: int
+    update_id: int | None
+    kind: str
+    payload: str
+    attempts: int
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    chat_id: int
+    kind: str
+    payload: dict
+    message_id: int | None
+    attempts: int
+
+
+def connect(path: Path, *, synchronous: str = "FULL") -> sqlite3.Connection:
+    """Open a connection with the bot's pragmas; the caller owns it on one thread."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")  # outside any transaction
+    conn.execute(f"PRAGMA synchronous={synchronous}")
+    conn.execute("PRAGMA foreign_keys=ON")
+    return conn
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply the missing migrations, each in one transaction; return the schema version."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > len(MIGRATIONS):
+        raise RuntimeError(f"database schema {version} is newer than this program ({len(MIGRATIONS)})")
+    for number, (_name, statements) in enumerate(MIGRATIONS[version:], start=version + 1):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in statements:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return len(MIGRATIONS)
+
+
+class Storage:
+    """One thread's connection to the bot's database."""
+
+    def __init__(self, path: Path, *, synchronous: str = "FULL"):
+        self.path = path
+        self.conn = connect(path, synchronous=synchronous)
+        migrate(self.conn)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator["Tx"]:
+        """Run a block in one write transaction; roll back on any exception."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield Tx(self.conn)
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    # --- intake ---------------------------------------------------------
+
+    def add_updates(self, updates: list[tuple[int, str, str]], now: float) -> int:
+        """Store raw updates (update_id, kind, json) once each; return how many were new."""
+        with self.transaction():
+            before = self.conn.total_changes
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO inbox (update_id, kind, payload, received_at) VALUES (?, ?, ?, ?)",
+                [(uid, kind, payload, now) for uid, kind, payload in updates],
+            )
+            return self.conn.total_changes - before
+
+    def new_inbox(self, limit: int) -> list[InboxRow]:
+        """Return the oldest unprocessed inbox rows."""
+        rows = self.conn.execute(
+            "SELECT id, update_id, kind, payload, attempts FROM inbox WHERE status = 'new' ORDER BY id LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [InboxRow(**dict(r)) for r in rows]
+
+    def dead_letters(self) -> list[sqlite3.Row]:
+        """Return the updates set aside as unprocessable."""
+        return self.conn.execute("SELECT * FROM dead_letters ORDER BY id").fetchall()
+
+    # --- outbox delivery (sender threads) --------------------------------
+
+    def pending_outbox(self, after_id: int, limit: int = 1000) -> list[OutboxRow]:
+        """Return pending outbox rows with id > after_id, oldest first."""
+        rows = self.conn.execute(
+            "SELECT id, chat_id, kind, payload, message_id, attempts FROM outbox"
+            " WHERE status = 'pending' AND id > ? ORDER BY id LIMIT ?",
+            (after_id, limit),
+        ).fetchall()
+        return [OutboxRow(r["id"], r["chat_id"], r["kind"], json.loads(r["payload"]), r["message_id"], r["attempts"])
+                for r in rows]
+
+    def record_deliveries(self, *, sent: list[tuple[int, int | None]], retries: list[tuple[int, str]],
+                          failed: list[tuple[int, str, dict | None]], now: float) -> None:
+        """Record the sender's outcomes: rows sent, rows to retry, rows set aside (with an event for each)."""
+        with self.transaction():
+            self.conn.executemany(
+                "UPDATE outbox SET status = 'sent', sent_at = ?, result_message_id = ?, attempts = attempts + 1"
+                " WHERE id = ?",
+                [(now, result_id, outbox_id) for outbox_id, result_id in sent],
+            )
+            self.conn.executemany(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?",
+                [(error, outbox_id) for outbox_id, error in retries],
+            )
+            self.conn.executemany(
+                "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?",
+                [(error, outbox_id) for outbox_id, error, _event in failed],
+            )
+            self.conn.executemany(
+                "INSERT INTO inbox (kind, payload, received_at) VALUES ('delivery_failure', ?, ?)",
+                [(json.dumps(event), now) for _id, _error, event in failed if event is not None],
+            )
+
+    def outbox_counts(self) -> dict[str, int]:
+        """Count outbox rows by status."""
+        rows = self.conn.execute("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status").fetchall()
+        return {r["status"]: r["n"] for r in rows}
+
+    # --- reading (operators' history, start-up) --------------------------
+
+    def seats(self) -> list[SeatRow]:
+        """Return every seat row (logged in or not)."""
+        with self.transaction() as tx:
+            return tx.seats()
+
+
+class Tx:
+    """Queries that run inside a transaction held by the caller."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+        self._savepoints = 0
+
+    def _one(self, sql: str, params: tuple = ()) -> sqlite3.Row | None:
+        return self.conn.execute(sql, params).fetchone()
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Undo only this block's writes if it raises."""
+        self._savepoints += 1
+        name = f"sp{self._savepoints}"
+        self.conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute(f"ROLLBACK TO {name}")
+            self.conn.execute(f"RELEASE {name}")
+            raise
+        self.conn.execute(f"RELEASE {name}")
+
+    # --- inbox --------------------------------------------------------------
+
+    def inbox_done(self, inbox_id: int) -> None:
+        self.conn.execute("UPDATE inbox SET status = 'done' WHERE id = ?", (inbox_id,))
+
+    def inbox_failed(self, row: InboxRow, error: str, now: float) -> bool:
+        """Count a failed try; after INBOX_MAX_ATTEMPTS set the row aside. Return True if dead-lettered."""
+        attempts = row.attempts + 1
+        if attempts >= INBOX_MAX_ATTEMPTS:
+            self.conn.execute(
+                "UPDATE inbox SET status = 'dead', attempts = ?, last_error = ? WHERE id = ?", (attempts, error, row.id)
+            )
+            self.conn.execute(
+                "INSERT INTO dead_letters (inbox_id, update_id, payload, error, created_at) VALUES (?, ?, ?, ?, ?)",
+                (row.id, row.update_id, row.payload, error, now),
+            )
+            return True
+        self.conn.execute("UPDATE inbox SET attempts = ?, last_error = ? WHERE id = ?", (attempts, error, row.id))
+        return False
+
+    # --- customers --------------------------------------------------------------
+
+    def upsert_customer(self, person: Person, chat_id: int, now: float) -> Customer:
+        """Create the customer on first contact, refresh their names later."""
+        self.conn.execute(
+            "INSERT INTO customers (tg_user_id, chat_id, first_name, last_name, username, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (tg_user_id) DO UPDATE SET chat_id = excluded.chat_id, first_name = excluded.first_name,"
+            " last_name = excluded.last_name, username = excluded.username, unreachable = 0",
+            (person.user_id, chat_id, person.first_name, person.last_name, person.username, now),
+        )
+        return self._customer("tg_user_id = ?", person.user_id)
+
+    def _customer(self, where: str, value: int) -> Customer | None:
+        row = self._one(
+            "SELECT id, tg_user_id, chat_id, first_name, last_name, username, banned, unreachable,"
+            f" last_auto_reply_at FROM customers WHERE {where}",
+            (value,),
+        )
+        if row is None:
+            return None
+        data = dict(row)
+        data["banned"] = bool(data["banned"])
+        data["unreachable"] = bool(data["unreachable"])
+        return Customer(**data)
+
+    def customer(self, customer_id: int) -> Customer | None:
+        return self._customer("id = ?", customer_id)
+
+    def customer_by_chat(self, chat_id: int) -> Customer | None:
+        return self._customer("chat_id = ?", chat_id)
+
+    def find_customer(self, ref: int) -> Customer | None:
+        """Find a customer by short number, else by Telegram user id."""
+        return self._customer("id = ?", ref) or self._customer("tg_user_id = ?", ref)
+
+    def set_auto_reply_time(self, customer_id: int, now: float) -> None:
+        self.conn.execute("UPDATE customers SET last_auto_reply_at = ? WHERE id = ?", (now, customer_id))
+
+    def set_unreachable(self, customer_id: int, unreachable: bool) -> None:
+        self.conn.execute("UPDATE customers SET unreachable = ? WHERE id = ?", (int(unreachable), customer_id))
+
+    # --- dialogs ------------------------------------------------------------------
+
+    _DIALOG_COLUMNS = "id, customer_id, state, seat, queue_pos, opened_at, queued_at, assigned_at"
+
+    def _dialog(self, row: sqlite3.Row | None) -> Dialog | None:
+        if row is None:
+            return None
+        data = dict(row)
+        data["state"] = DialogState(data["state"])
+        return Dialog(**data)
+
+    def dialog(self, dialog_id: int) -> Dialog | None:
+        return self._dialog(self._one(f"SELECT {self._DIALOG_COLUMNS} FROM dialogs WHERE id = ?", (dialog_id,)))
+
+    def open_dialog(self, customer_id: int) -> Dialog | None:
+        """Return the customer's queued or active dialog, if any."""
+        return self._dialog(self._one(
+            f"SELECT {self._DIALOG_COLUMNS} FROM dialogs WHERE customer_id = ? AND state <> 'closed'",
+            (customer_id,),
+        ))
+
+    def create_dialog(self, customer_id: int, now: float) -> Dialog:
+        """Open a new dialog for the customer, at the tail of the queue."""
+        core.check_transition(None, DialogState.QUEUED)
+        cur = self.conn.execute(
+            "INSERT INTO dialogs (customer_id, state, queue_pos, opened_at, queued_at) VALUES (?, ?, ?, ?, ?)",
+            (customer_id, DialogState.QUEUED.value, self._queue_tail() + 1, now, now),
+        )
+        return self.dialog(cur.lastrowid)
+
+    def _queue_tail(self) -> int:
+        return self._one("SELECT COALESCE(MAX(queue_pos), 0) FROM dialogs WHERE state = 'queued'")[0]
+
+    def assign(self, dialog: Dialog, seat: int, now: float) -> Dialog:
+        """Give a dialog to a seat and make it that seat's current dialog."""
+        core.check_transition(dialog.state, DialogState.ACTIVE)
+        self.conn.execute(
+            "UPDATE dialogs SET state = 'active', seat = ?, queue_pos = NULL, assigned_at = ? WHERE id = ?",
+            (seat, now, dialog.id),
+        )
+        self.conn.execute(
+            "UPDATE seats SET current_dialog_id = ?, last_assigned_at = ? WHERE seat = ?", (dialog.id, now, seat)
+        )
+        return self.dialog(dialog.id)
+
+    def requeue_at_head(self, dialogs: list[Dialog], now: float) -> None:
+        """Put active dialogs back at the head of the queue, keeping their order."""
+        head = self._one("SELECT COALESCE(MIN(queue_pos), 1) FROM dialogs WHERE state = 'queued'")[0]
+        for offset, dialog in enumerate(reversed(dialogs), start=1):
+            core.check_transition(dialog.state, DialogState.QUEUED)
+            self.conn.execute(
+                "UPDATE dialogs SET state = 'queued', seat = NULL, queue_pos = ?, queued_at = COALESCE(queued_at, ?)"
+                " WHERE id = ?",
+                (head - offset, now, dialog.id),
+            )
+            self.conn.execute("UPDATE seats SET current_dialog_id = NULL WHERE current_dialog_id = ?", (dialog.id,))
+
+    def close_dialog(self, dialog: Dialog, reason: str, now: float) -> None:
+        """Close a dialog and clear it as anyone's current dialog."""
+        core.check_transition(dialog.state, DialogState.CLOSED)
+        self.conn.execute(
+            "UPDATE dialogs SET state = 'closed', queue_pos = NULL, closed_at = ?, close_reason = ? WHERE id = ?",
+            (now, reason, dialog.id),
+        )
+        self.conn.execute("UPDATE seats SET current_dialog_id = NULL WHERE current_dialog_id = ?", (dialog.id,))
+
+    def queue_position(self, dialog: Dialog) -> int:
+        """Return the 1-based place of a queued dialog."""
+        return self._one(
+            "SELECT COUNT(*) FROM dialogs WHERE state = 'queued' AND queue_pos <= ?", (dialog.queue_pos,)
+        )[0]
+
+    def queue_head(self) -> Dialog | None:
+        """Return the longest-waiting queued dialog."""
+        return self._dialog(self._one(
+            f"SELECT {self._DIALOG_COLUMNS} FROM dialogs WHERE state = 'queued' ORDER BY queue_pos LIMIT 1"
+        ))
+
+    def seat_dialogs(self, seat: int) -> list[Dialog]:
+        """Return a seat's active dialogs, oldest assignment first."""
+        rows = self.conn.execute(
+            f"SELECT {self._DIALOG_COLUMNS} FROM dialogs WHERE seat = ? AND state = 'active' ORDER BY assigned_at, id",
+            (seat,),
+        ).fetchall()
+        return [self._dialog(r) for r in rows]
+
+    def seat_loads(self, seats: list[int]) -> list[SeatLoad]:
+        """Return open-dialog counts of the given seats."""
+        loads = []
+        for seat in seats:
+            row = self._one(
+                "SELECT (SELECT COUNT(*) FROM dialogs WHERE seat = ? AND state = 'active') AS n, last_assigned_at"
+                " FROM seats WHERE seat = ?",
+                (seat, seat),
+            )
+            loads.append(SeatLoad(seat, row["n"], row["last_assigned_at"]))
+        return loads
+
+    # --- seats ------------------------------------------------------------------------
+
+    def seats(self) -> list[SeatRow]:
+        rows = self.conn.execute(
+            "SELECT seat, tg_user_id, chat_id, first_name, username, current_dialog_id, last_assigned_at"
+            " FROM seats ORDER BY seat"
+        ).fetchall()
+        return [SeatRow(**dict(r)) for r in rows]
+
+    def seat_login(self, seat: int, person: Person, chat_id: int, now: float) -> None:
+        """Make `person` the operator of `seat`, keeping its dialogs."""
+        self.conn.execute(
+            "INSERT INTO seats (seat, tg_user_id, chat_id, first_name, username, logged_in_at, last_seen_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (seat) DO UPDATE SET tg_user_id = excluded.tg_user_id, chat_id = excluded.chat_id,"
+            " first_name = excluded.first_name, username = excluded.username,"
+            " logged_in_at = excluded.logged_in_at, last_seen_at = excluded.last_seen_at",
+            (seat, person.user_id, chat_id, person.first_name, person.username, now, now),
+        )
+
+    def seat_logout(self, seat: int) -> None:
+        self.conn.execute(
+            "UPDATE seats SET tg_user_id = NULL, chat_id = NULL, current_dialog_id = NULL WHERE seat = ?", (seat,)
+        )
+
+    def set_current(self, seat: int, dialog_id: int | None) -> None:
+        self.conn.execute("UPDATE seats SET current_dialog_id = ? WHERE seat = ?", (dialog_id, seat))
+
+    def current_dialog(self, seat: int) -> Dialog | None:
+        """Return the seat's current dialog if it is still active and theirs."""
+        return self._dialog(self._one(
+            f"SELECT {', '.join('d.' + c for c in self._DIALOG_COLUMNS.split(', '))}"
+            " FROM seats s JOIN dialogs d ON d.id = s.current_dialog_id"
+            " WHERE s.seat = ? AND d.state = 'active' AND d.seat = s.seat",
+            (seat,),
+        ))
+
+    def login_failures(self, user_id: int) -> tuple[int, float | None]:
+        row = self._one("SELECT failures, locked_until FROM login_failures WHERE tg_user_id = ?", (user_id,))
+        return (0, None) if row is None else (row["failures"], row["locked_until"])
+
+    def set_login_failures(self, user_id: int, failures: int, locked_until: float | None) -> None:
+        self.conn.execute(
+            "INSERT INTO login_failures (tg_user_id, failures, locked_until) VALUES (?, ?, ?)"
+            " ON CONFLICT (tg_user_id) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until",
+            (user_id, failures, locked_until),
+        )
+
+    # --- messages -----------------------------------------------------------------------
+
+    def add_message(
+        self, *, customer_id: int, dialog_id: int | None, direction: str, author: str,
+        author_user_id: int | None, content_type: str, body: str | None, file_id: str | None,
+        tg_chat_id: int | None, tg_message_id: int | None, relayed: bool, now: float,
+    ) -> int:
+        """Store one message of a conversation; return its id."""
+        cur = self.conn.execute(
+            "INSERT INTO messages (customer_id, dialog_id, direction, author, author_user_id, content_type, body,"
+            " file_id, tg_chat_id, tg_message_id, relayed, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (customer_id, dialog_id, direction, author, author_user_id, content_type, body, file_id,
+             tg_chat_id, tg_message_id, int(relayed), now),
+        )
+        return cur.lastrowid
+
+    def unrelayed_messages(self, dialog_id: int) -> list[StoredMessage]:
+        """Return a dialog's customer messages not yet shown to an operator, in order."""
+        rows = self.conn.execute(
+            "SELECT id, direction, author, content_type, body, file_id, tg_chat_id, tg_message_id, created_at"
+            " FROM messages WHERE dialog_id = ? AND relayed = 0 ORDER BY id",
+            (dialog_id,),
+        ).fetchall()
+        return [StoredMessage(**dict(r)) for r in rows]
+
+    def mark_relayed(self, message_ids: list[int]) -> None:
+        self.conn.executemany("UPDATE messages SET relayed = 1 WHERE id = ?", [(i,) for i in message_ids])
+
+    def history(self, customer_id: int, limit: int) -> list[StoredMessage]:
+        """Return the customer's last `limit` messages, oldest first."""
+        rows = self.conn.execute(
+            "SELECT id, direction, author, content_type, body, file_id, tg_chat_id, tg_message_id, created_at"
+            " FROM messages WHERE customer_id = ? ORDER BY id DESC LIMIT ?",
+            (customer_id, limit),
+        ).fetchall()
+        return [StoredMessage(**dict(r)) for r in reversed(rows)]
+
+    # --- outbox -----------------------------------------------------------------------------
+
+    def enqueue(self, action: Action, now: float, message_id: int | None = None) -> None:
+        """Queue an action for the sender, committed with the state change that caused it."""
+        payload = {k: v for k, v in vars(action).items() if k != "chat_id"}
+        self.conn.execute(
+            "INSERT INTO outbox (chat_id, kind, payload, message_id, created_at) VALUES (?, ?, ?, ?, ?)",
+            (action.chat_id, type(action).__name__, json.dumps(payload, ensure_ascii=False), message_id, now),
+        )
+
+
+class InstanceLock:
+    """Only one bot per database: an exclusive SQLite lock on a side file.
+
+    The operating system drops the lock when the process dies, on Windows and
+    POSIX alike, so a killed bot never leaves a stale lock behind.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.conn: sqlite3.Connection | None = None
+
+    def acquire(self) -> bool:
+        """Take the lock; False if another process holds it."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(self.path), timeout=0, isolation_level=None)
+        try:
+            conn.execute("BEGIN EXCLUSIVE")
+        except sqlite3.OperationalError:
+            conn.close()
+            return False
+        self.conn = conn
+        return True
+
+    def release(self) -> None:
+        """Give the lock up."""
+        if self.conn is not None:
+            self.conn.execute("ROLLBACK")
+            self.conn.close()
+            self.conn = None

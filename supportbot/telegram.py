@@ -1,0 +1,215 @@
+"""The Telegram adapter: raw Bot API JSON in, domain events out; actions out as API calls.
+
+The only module that imports telebot. It turns an update dict into a core event
+(raising on shapes it does not understand, so the processor can set them
+aside), performs outbox actions with pyTelegramBotAPI's HTTP client, and sorts
+API failures into the few kinds the sender acts on.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass
+
+import requests
+import telebot
+from telebot import apihelper, types
+
+from . import texts
+from .core import IncomingMessage, MembershipChange, Person
+
+log = logging.getLogger(__name__)
+
+UPDATE_KINDS = ("message", "edited_message", "callback_query", "my_chat_member")
+CONTENT_KINDS = ("text", "photo", "document", "voice", "video", "video_note", "audio", "sticker", "animation",
+                 "location", "contact", "venue", "poll", "dice")
+COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@\w+)?(?:\s+(.*))?$", re.DOTALL)
+
+
+def quiet_library_loggers() -> None:
+    """Keep telebot's own handler from double-printing, and urllib3 from logging URLs (they hold the token)."""
+    telebot.logger.handlers.clear()
+    telebot.logger.propagate = True
+    telebot.logger.setLevel(logging.WARNING)
+    for name in ("urllib3", "requests"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+# --- updates -> events -----------------------------------------------------------
+
+def update_kind(update: dict) -> str:
+    """Name the kind of an update ("message", …), or "other"."""
+    return next((k for k in UPDATE_KINDS if k in update), "other")
+
+
+def parse_update(update: dict) -> IncomingMessage | MembershipChange | None:
+    """Turn one update into an event; None for kinds the bot ignores. Raises on malformed shapes."""
+    kind = update_kind(update)
+    if kind in ("message", "edited_message"):
+        return parse_message(update[kind], edited=kind == "edited_message")
+    if kind == "my_chat_member":
+        change = update[kind]
+        chat = change["chat"]
+        return MembershipChange(
+            chat_id=int(chat["id"]), chat_type=chat["type"], user=_person(change.get("from")),
+            status=change["new_chat_member"]["status"],
+        )
+    return None
+
+
+def parse_message(message: dict, *, edited: bool = False) -> IncomingMessage:
+    """Turn a Message dict into an IncomingMessage."""
+    chat = message["chat"]
+    content_type = next((k for k in CONTENT_KINDS if k in message), "other")
+    text = message.get("text") if content_type == "text" else message.get("caption")
+    command, args = None, ""
+    if content_type == "text":
+        match = COMMAND.match(text or "")
+        if match:
+            command, args = match.group(1).lower(), (match.group(2) or "").strip()
+    reply = message.get("reply_to_message")
+    return IncomingMessage(
+        chat_id=int(chat["id"]),
+        chat_type=chat["type"],
+        message_id=int(message["message_id"]),
+        sender=_person(message.get("from")),
+        date=int(message["date"]),
+        content_type=content_type,
+        text=text,
+        file_id=_file_id(message, content_type),
+        command=command,
+        args=args,
+        reply_to_message_id=int(reply["message_id"]) if reply else None,
+        media_group_id=message.get("media_group_id"),
+        edited=edited,
+    )
+
+
+def _person(user: dict | None) -> Person | None:
+    if user is None or user.get("is_bot"):
+        return None
+    return Person(int(user["id"]), user.get("first_name", ""), user.get("last_name"), user.get("username"))
+
+
+def _file_id(message: dict, content_type: str) -> str | None:
+    content = message.get(content_type)
+    if content_type == "photo" and content:
+        return content[-1]["file_id"]  # largest size last
+    if isinstance(content, dict):
+        return content.get("file_id")
+    return None
+
+
+# --- failures --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ApiFailure:
+    """What went wrong with a call: kind is network, server, rate, blocked, bad_request, conflict, unauthorized."""
+    kind: str
+    description: str
+    retry_after: float = 0.0
+
+
+def classify(exc: Exception) -> ApiFailure:
+    """Sort an exception from a Bot API call into an ApiFailure."""
+    if isinstance(exc, apihelper.ApiTelegramException):
+        code, description = exc.error_code, exc.description
+        if code == 429:
+            retry_after = (exc.result_json.get("parameters") or {}).get("retry_after", 1)
+            return ApiFailure("rate", description, float(retry_after))
+        kind = {400: "bad_request", 401: "unauthorized", 403: "blocked", 404: "unauthorized",
+                409: "conflict"}.get(code, "server" if code >= 500 else "bad_request")
+        return ApiFailure(kind, description)
+    if isinstance(exc, apihelper.ApiHTTPException):
+        code = exc.result.status_code
+        return ApiFailure("server" if code >= 500 or code == 429 else "bad_request", f"HTTP {code}")
+    if isinstance(exc, apihelper.ApiInvalidJSONException):
+        return ApiFailure("server", "invalid JSON from the API")
+    if isinstance(exc, requests.RequestException):
+        return ApiFailure("network", type(exc).__name__)
+    raise exc
+
+
+# --- the client ---------------------------------------------------------------------------
+
+class TelegramClient:
+    """Calls the Bot API through pyTelegramBotAPI's HTTP client."""
+
+    def __init__(self, token: str, api_url: str, protect_content: bool):
+        self.token = token
+        self.protect = protect_content
+        # Module globals of apihelper: every bot in this process uses them.
+        apihelper.API_URL = api_url + "/bot{0}/{1}"
+        apihelper.FILE_URL = api_url + "/file/bot{0}/{1}"
+
+    def get_me(self) -> dict:
+        """Return the bot's own User."""
+        return apihelper.get_me(self.token)
+
+    def get_updates(self, offset: int | None, timeout: int) -> list[dict]:
+        """Long-poll for updates after `offset` (which confirms everything before it)."""
+        return apihelper.get_updates(
+            self.token, offset=offset, limit=100, allowed_updates=list(UPDATE_KINDS), long_polling_timeout=timeout
+        )
+
+    def perform(self, kind: str, chat_id: int, payload: dict) -> int | None:
+        """Carry out one outbox action; return the id of the message it created, if any."""
+        if kind == "SendText":
+            return self.send_text(chat_id, payload["text"])
+        if kind == "CopyMessage":
+            return self.copy_message(chat_id, payload)
+        if kind == "DeleteMessage":
+            return self._delete(chat_id, payload["message_id"])
+        if kind == "SetCommands":
+            return self._set_commands(chat_id, payload["commands"])
+        if kind == "LeaveChat":
+            apihelper.leave_chat(self.token, chat_id)
+            return None
+        raise ValueError(f"unknown outbox action {kind}")
+
+    def send_text(self, chat_id: int, text: str) -> int:
+        result = apihelper.send_message(self.token, chat_id, text, protect_content=self.protect)
+        return result["message_id"]
+
+    def copy_message(self, chat_id: int, payload: dict) -> int:
+        try:
+            result = apihelper.copy_message(
+                self.token, chat_id, payload["from_chat_id"], payload["message_id"],
+                caption=payload.get("caption"), protect_content=self.protect,
+            )
+        except apihelper.ApiTelegramException as exc:
+            if exc.error_code != 400 or not _uncopyable(exc.description):
+                raise
+            # Say what it was rather than lose it.
+            stand_in = texts.CANNOT_COPY.format(kind=texts.content_name(payload.get("content_type", "")))
+            caption = payload.get("caption")
+            return self.send_text(chat_id, f"{caption}\n{stand_in}" if caption else stand_in)
+        return result["message_id"]
+
+    def _delete(self, chat_id: int, message_id: int) -> None:
+        try:
+            apihelper.delete_message(self.token, chat_id, message_id)
+        except apihelper.ApiTelegramException as exc:
+            if exc.error_code != 400:  # already gone, or too old: nothing left to do
+                raise
+            log.info("could not delete message %s in chat %s: %s", message_id, chat_id, exc.description)
+        return None
+
+    def _set_commands(self, chat_id: int, commands: list) -> None:
+        scope = types.BotCommandScopeChat(chat_id)
+        if commands:
+            apihelper.set_my_commands(self.token, [types.BotCommand(c, d) for c, d in commands], scope=scope)
+        else:
+            apihelper.delete_my_commands(self.token, scope=scope)
+        return None
+
+
+def _uncopyable(description: str) -> bool:
+    lowered = description.lower()
+    return "can't be copied" in lowered or "message to copy not found" in lowered
+
+
+def dumps(update: dict) -> str:
+    """Serialise an update for the inbox."""
+    return json.dumps(update, ensure_ascii=False, separators=(",", ":"))

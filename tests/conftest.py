@@ -1,0 +1,34 @@
+"""Shared fixtures: a fake Telegram, a bot process, people."""
+from __future__ import annotations
+
+import pytest
+
+from tests.botproc import BotProcess
+from tests.fakegram import FakeTelegram
+
+
+@pytest.fixture
+def api():
+    with FakeTelegram() as server:
+        yield server
+
+
+@pytest.fixture
+def make_bot(tmp_path, api):
+    """Build bot processes in tmp_path; all are stopped at the end."""
+    bots: list[BotProcess] = []
+
+    def factory(**settings) -> BotProcess:
+        bot = BotProcess(tmp_path, api, **settings)
+        bots.append(bot)
+        return bot
+
+    yield factory
+    for bot in bots:
+        bot.kill()
+
+
+@pytest.fixture
+def bot(make_bot):
+    """A running bot with two seats (PINs 1111 and 2222) and a chat limit of 2."""
+    return make_bot(OPERATOR_CHAT_LIMIT="2").start()

@@ -1,0 +1,73 @@
+"""Settings: defaults, overrides, and one clear error per bad key."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from supportbot.config import PROJECT_DIR, ConfigError, load_config
+
+BASE = {"TELEGRAM_BOT_TOKEN": "123456:ABC-def", "OPERATOR_PINS": "1111, 2222"}
+
+
+def test_defaults():
+    config = load_config(BASE)
+    assert config.pins == ("1111", "2222")
+    assert config.database_path == PROJECT_DIR / "data" / "support.db"
+    assert (config.operator_chat_limit, config.history_limit, config.cooldown_seconds) == (3, 20, 600)
+    assert config.protect_content is True
+    assert config.api_url == "https://api.telegram.org"
+    assert "ABC" not in repr(config) and "1111" not in repr(config)
+
+
+def test_values_and_paths():
+    config = load_config({**BASE, "DATABASE_URL": "sqlite:////srv/shop/support.db", "PROTECT_CONTENT": "false",
+                          "AUTO_REPLY_COOLDOWN_MINUTES": "0,5", "FAQ_PATH": "faq/other.csv",
+                          "TELEGRAM_API_URL": "http://127.0.0.1:8081/", "AUTO_REPLY_QUEUED": "Место: {position}"})
+    assert config.database_path == Path("/srv/shop/support.db")
+    assert config.protect_content is False
+    assert config.cooldown_seconds == 30
+    assert config.faq_path == PROJECT_DIR / "faq" / "other.csv"
+    assert config.api_url == "http://127.0.0.1:8081"
+    assert config.queued_reply == "Место: {position}"
+
+
+def test_relative_database_path_is_the_project_folder_not_the_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = load_config({**BASE, "DATABASE_URL": "sqlite:///./data/x.db"})
+    assert config.database_path == PROJECT_DIR / "data" / "x.db"
+
+
+@pytest.mark.parametrize("key, value", [
+    ("TELEGRAM_BOT_TOKEN", ""),
+    ("TELEGRAM_BOT_TOKEN", "not-a-token"),
+    ("OPERATOR_PINS", ""),
+    ("OPERATOR_PINS", "123"),
+    ("OPERATOR_PINS", "1111,1111"),
+    ("OPERATOR_PINS", "1111,abcd"),
+    ("DATABASE_URL", "postgres://x"),
+    ("OPERATOR_CHAT_LIMIT", "0"),
+    ("OPERATOR_CHAT_LIMIT", "три"),
+    ("HISTORY_LIMIT", "500"),
+    ("AUTO_REPLY_COOLDOWN_MINUTES", "-1"),
+    ("AUTO_REPLY_QUEUED", "Вы {place}-й"),
+    ("FAQ_MIN_SCORE", "2"),
+    ("PROTECT_CONTENT", "maybe"),
+    ("TELEGRAM_API_URL", "api.telegram.org"),
+    ("LOG_LEVEL", "LOUD"),
+])
+def test_bad_values_name_their_key(key, value):
+    with pytest.raises(ConfigError) as error:
+        load_config({**BASE, key: value})
+    assert error.value.key == key
+    assert str(error.value).startswith(key)
+
+
+def test_env_file_is_read_and_real_environment_wins(tmp_path, monkeypatch):
+    env_file = tmp_path / ".env"
+    env_file.write_text("\ufeffTELEGRAM_BOT_TOKEN=1:file\nOPERATOR_PINS=5555\nHISTORY_LIMIT=7\n", encoding="utf-8")
+    for key in ("TELEGRAM_BOT_TOKEN", "OPERATOR_PINS", "HISTORY_LIMIT"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("HISTORY_LIMIT", "9")
+    config = load_config(env_file=env_file)
+    assert config.token == "1:file" and config.pins == ("5555",) and config.history_limit == 9

@@ -1,0 +1,127 @@
+"""Storage against a real SQLite file in tmp_path."""
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+from supportbot import storage as st
+from supportbot.core import DialogState, InvalidTransition, Person, SendText
+from supportbot.storage import InstanceLock, Storage
+
+
+@pytest.fixture
+def db(tmp_path):
+    store = Storage(tmp_path / "support.db")
+    yield store
+    store.close()
+
+
+def test_schema_version_and_pragmas(db, tmp_path):
+    assert db.conn.execute("PRAGMA user_version").fetchone()[0] == len(st.MIGRATIONS)
+    assert db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert db.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    Storage(tmp_path / "support.db").close()  # reopening applies nothing twice
+
+
+def test_a_failed_migration_leaves_nothing_half_done(tmp_path, monkeypatch):
+    monkeypatch.setattr(st, "MIGRATIONS", st.MIGRATIONS + [("broken", ["CREATE TABLE extra (x)", "NOT SQL"])])
+    with pytest.raises(sqlite3.OperationalError):
+        Storage(tmp_path / "x.db")
+    conn = sqlite3.connect(tmp_path / "x.db")
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert conn.execute("SELECT COUNT(*) FROM sqlite_master WHERE name = 'extra'").fetchone()[0] == 0
+
+
+def test_customers_get_short_ids_and_are_found_both_ways(db):
+    with db.transaction() as tx:
+        anna = tx.upsert_customer(Person(777000111, "Анна", None, "anna"), 777000111, 1.0)
+        boris = tx.upsert_customer(Person(777000222, "Борис"), 777000222, 2.0)
+        again = tx.upsert_customer(Person(777000111, "Аня", None, None), 777000111, 3.0)
+        assert (anna.id, boris.id, again.id) == (1, 2, 1)
+        assert again.first_name == "Аня" and again.label == "Аня (#1)"
+        assert tx.find_customer(2).first_name == "Борис"
+        assert tx.find_customer(777000222).id == 2
+        assert tx.find_customer(3) is None
+
+
+def test_queue_order_head_requeue_and_one_open_dialog(db):
+    with db.transaction() as tx:
+        for uid in (1, 2, 3):
+            tx.upsert_customer(Person(uid * 1000, f"c{uid}"), uid * 1000, 0)
+        tx.seat_login(1, Person(9, "Ольга"), 9, 0)
+        d1, d2, d3 = (tx.create_dialog(cid, 10.0 + cid) for cid in (1, 2, 3))
+        assert [tx.queue_position(d) for d in (d1, d2, d3)] == [1, 2, 3]
+        with pytest.raises(sqlite3.IntegrityError):
+            tx.create_dialog(1, 20.0)
+        a1 = tx.assign(d1, 1, 30.0)
+        a2 = tx.assign(tx.dialog(d2.id), 1, 31.0)
+        assert tx.current_dialog(1).id == d2.id
+        assert tx.queue_position(tx.dialog(d3.id)) == 1
+        tx.requeue_at_head([a1, a2], 40.0)
+        assert [tx.queue_head().id] == [d1.id]
+        order = [tx.queue_position(tx.dialog(d.id)) for d in (d1, d2, d3)]
+        assert order == [1, 2, 3]
+        assert tx.current_dialog(1) is None
+        tx.close_dialog(tx.dialog(d3.id), "done", 50.0)
+        with pytest.raises(InvalidTransition):
+            tx.assign(tx.dialog(d3.id), 1, 60.0)
+        assert tx.dialog(d3.id).state is DialogState.CLOSED
+        assert tx.open_dialog(3) is None
+
+
+def test_history_is_the_last_n_oldest_first(db):
+    with db.transaction() as tx:
+        customer = tx.upsert_customer(Person(5, "Анна"), 5, 0)
+        for i in range(30):
+            tx.add_message(customer_id=customer.id, dialog_id=None, direction="in", author="Анна",
+                           author_user_id=5, content_type="text", body=f"m{i}", file_id=None,
+                           tg_chat_id=5, tg_message_id=i, relayed=True, now=float(i))
+        assert [m.body for m in tx.history(customer.id, 3)] == ["m27", "m28", "m29"]
+
+
+def test_inbox_stores_each_update_once_and_dead_letters_after_three_failures(db):
+    assert db.add_updates([(10, "message", "{}"), (11, "message", "{}")], 1.0) == 2
+    assert db.add_updates([(11, "message", "{}"), (12, "message", "{}")], 2.0) == 1
+    rows = db.new_inbox(10)
+    assert [r.update_id for r in rows] == [10, 11, 12]
+    for attempt in range(3):
+        with db.transaction() as tx:
+            dead = tx.inbox_failed(db.new_inbox(1)[0], "boom", 3.0)
+        assert dead is (attempt == 2)
+    assert [r.update_id for r in db.new_inbox(10)] == [11, 12]
+    assert [(r["update_id"], r["error"]) for r in db.dead_letters()] == [(10, "boom")]
+
+
+def test_outbox_rows_are_recorded_and_failures_become_events(db):
+    with db.transaction() as tx:
+        tx.enqueue(SendText(5, "привет"), 1.0)
+        tx.enqueue(SendText(6, "пока"), 1.0)
+    rows = db.pending_outbox(0)
+    assert [(r.chat_id, r.kind, r.payload) for r in rows] == [(5, "SendText", {"text": "привет"}),
+                                                              (6, "SendText", {"text": "пока"})]
+    db.record_deliveries(sent=[(rows[0].id, 42)], retries=[], failed=[(rows[1].id, "403", {"chat_id": 6})], now=2.0)
+    assert db.pending_outbox(0) == []
+    assert db.outbox_counts() == {"sent": 1, "failed": 1}
+    assert [r.kind for r in db.new_inbox(10)] == ["delivery_failure"]
+
+
+def test_instance_lock_is_exclusive_and_dies_with_its_process(tmp_path):
+    lock_path = tmp_path / "support.db.lock"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from pathlib import Path; from supportbot.storage import InstanceLock;"
+         "assert InstanceLock(Path(sys.argv[1])).acquire(); print('held', flush=True); time.sleep(60)", str(lock_path)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert InstanceLock(lock_path).acquire() is False
+    finally:
+        holder.kill()
+        holder.wait()
+    lock = InstanceLock(lock_path)
+    assert lock.acquire() is True  # a killed holder leaves no stale lock
+    lock.release()
