@@ -26,6 +26,7 @@ class BotProcess:
         self.env.update({
             "SUPPORTBOT_ENV_FILE": "",
             "PYTHONUNBUFFERED": "1",
+            "PYTHONPATH": str(project_dir),
             "TELEGRAM_BOT_TOKEN": api.token,
             "TELEGRAM_API_URL": api.base_url,
             "OPERATOR_PINS": pins,
