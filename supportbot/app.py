@@ -60,7 +60,8 @@ class Bot:
         self.exit_code = EXIT_OK
         self.inbox_cond = threading.Condition()
         self.client = TelegramClient(config.token, config.api_url, config.protect_content)
-        self.sender = Sender(config.database_path, self.client, rate_per_second=config.send_rate_per_second)
+        self.sender = Sender(config.database_path, self.client, rate_per_second=config.send_rate_per_second,
+                             per_chat_rate=config.send_rate_per_chat)
         self.faq = FaqFile(config.faq_path, **_faq_options(config))
         self.seats = SeatRegistry(config.pins)
 

@@ -43,6 +43,7 @@ class Config:
     api_url: str = "https://api.telegram.org"
     log_level: str = "INFO"
     send_rate_per_second: float = 25.0
+    send_rate_per_chat: float = 1.0
     poll_timeout: int = 25
 
     def __repr__(self) -> str:  # never print the token or the PINs
@@ -75,6 +76,7 @@ def load_config(env: Mapping[str, str] | None = None, env_file: Path | None = No
         api_url=_api_url(get.text("TELEGRAM_API_URL", "https://api.telegram.org")),
         log_level=get.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
         send_rate_per_second=get.number("SEND_RATE_PER_SECOND", 25, low=1, high=10_000),
+        send_rate_per_chat=get.number("SEND_RATE_PER_CHAT", 1, low=0.1, high=1_000),
         poll_timeout=get.integer("POLL_TIMEOUT_SECONDS", 25, low=1, high=50),
     )
 

@@ -23,7 +23,6 @@ log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 30.0
 MAX_BAD_REQUEST_TRIES = 3
-PER_CHAT_RATE = 1.0
 PER_CHAT_BURST = 3
 
 
@@ -55,7 +54,7 @@ class Sender:
     """The outbox's delivery service; `wake()` after committing new rows."""
 
     def __init__(self, db_path, client: TelegramClient, *, rate_per_second: float, workers: int = 4,
-                 per_chat_rate: float = PER_CHAT_RATE, per_chat_burst: int = PER_CHAT_BURST,
+                 per_chat_rate: float = 1.0, per_chat_burst: int = PER_CHAT_BURST,
                  clock: Callable[[], float] = time.monotonic):
         self.db_path = db_path
         self.client = client

@@ -22,8 +22,9 @@ from .core import IncomingMessage, MembershipChange, Person
 log = logging.getLogger(__name__)
 
 UPDATE_KINDS = ("message", "edited_message", "callback_query", "my_chat_member")
-CONTENT_KINDS = ("text", "photo", "document", "voice", "video", "video_note", "audio", "sticker", "animation",
-                 "location", "contact", "venue", "poll", "dice")
+# venue before location: a venue message carries both fields; animation before document likewise.
+CONTENT_KINDS = ("text", "photo", "animation", "document", "voice", "video", "video_note", "audio", "sticker",
+                 "venue", "location", "contact", "poll", "dice")
 COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@\w+)?(?:\s+(.*))?$", re.DOTALL)
 
 
