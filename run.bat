@@ -3,6 +3,12 @@ rem Start supportbot on Windows: double-click this file.
 rem Creates .venv on first run, installs requirements when they change,
 rem creates .env from env.example (and opens Notepad), then runs the bot,
 rem restarting it after a crash with a growing pause.
+rem With arguments it runs one command of the bot and exits with its code:
+rem   run.bat check, run.bat backup, run.bat export [...], run.bat autostart [on/off]
+rem "autostart on" registers a Task Scheduler task (for this Windows user, no
+rem administrator rights needed) that opens this file minimised at logon; the
+rem task is built by "python -m supportbot autostart" (supportbot/ops.py), which
+rem quotes paths with spaces and Cyrillic letters correctly.
 chcp 65001 >nul
 setlocal EnableExtensions
 cd /d "%~dp0"
@@ -39,10 +45,9 @@ if not exist ".env" (
   exit /b 0
 )
 
-if not "%~1"=="" (
-  ".venv\Scripts\python.exe" -m supportbot %*
-  exit /b %errorlevel%
-)
+rem A command (check, backup, export, autostart, faq) runs once, outside any
+rem ( ) block: inside one, the exit code would be read before python runs.
+if not "%~1"=="" goto :command
 
 set /a PAUSE_SECONDS=5
 :loop
@@ -65,6 +70,10 @@ title supportbot - остановлен
 echo Бот не запущен (код %CODE%): см. сообщение выше.
 pause
 exit /b %CODE%
+
+:command
+".venv\Scripts\python.exe" -m supportbot %*
+exit /b %errorlevel%
 
 :failed
 echo Не удалось подготовить окружение: см. сообщение выше.

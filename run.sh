@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Start supportbot on Linux/macOS: venv on first run, requirements when they change, .env from env.example.
+# With arguments it runs one command of the bot and exits with its code: ./run.sh check, backup,
+# export [...], faq ...; ./run.sh autostart prints a systemd user service (or a crontab line) for this folder.
 set -u
 cd "$(dirname "$0")" || exit 1
 

@@ -1,10 +1,17 @@
-"""Command line: `python -m supportbot` runs the bot; `python -m supportbot faq …` tests the FAQ."""
+"""Command line: `python -m supportbot` runs the bot; subcommands test the FAQ and serve the owner
+(check, backup, export, autostart: see ops.py)."""
 from __future__ import annotations
 
 import sys
 
-USAGE = """Использование:
+USAGE = """Использование (вместо «python -m supportbot» можно писать run.bat или ./run.sh):
   python -m supportbot            запустить бота
+  python -m supportbot check      проверить настройки, базу данных, связь с Telegram и FAQ
+  python -m supportbot backup     сделать резервную копию базы данных сейчас
+  python -m supportbot export [--client НОМЕР] [--since ГГГГ-ММ-ДД] [--out ФАЙЛ.csv]
+                                  выгрузить переписку в CSV для Excel
+  python -m supportbot autostart [on|off]
+                                  автозапуск при входе в Windows: включить, выключить, показать
   python -m supportbot faq ТЕКСТ  что бот ответит из FAQ на этот вопрос (--batch: по строке из stdin)
 """
 
@@ -29,6 +36,12 @@ def main(argv: list[str] | None = None) -> int:
         from .faq import main as faq_main
 
         return faq_main(args[1:])
+    if args and args[0] in ("check", "backup", "export", "autostart"):
+        from . import ops
+
+        command = {"check": ops.cmd_check, "backup": ops.cmd_backup, "export": ops.cmd_export,
+                   "autostart": ops.cmd_autostart}[args[0]]
+        return command(args[1:])
     if args:
         print(USAGE, file=sys.stderr)
         return 2

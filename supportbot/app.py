@@ -10,14 +10,16 @@ from __future__ import annotations
 import json
 import logging
 import signal
+import sqlite3
 import threading
 import time
+from datetime import datetime
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
-from . import handlers
+from . import handlers, ops, texts
 from .config import Config
-from .core import DeliveryFailure
+from .core import DeliveryFailure, Event
 from .faq import FaqFile
 from .handlers import Context, SeatRegistry
 from .sender import Sender
@@ -32,7 +34,8 @@ EXIT_ALREADY_RUNNING = 3
 EXIT_TOKEN_REJECTED = 4
 MAX_BACKOFF = 30.0
 BATCH = 100
-FAQ_CHECK_SECONDS = 5.0
+BACKUP_CHECK_SECONDS = 3600.0
+TICK_SECONDS = 1.0  # timed duties (albums, alerts) and the FAQ file check
 STOP_GRACE_SECONDS = 3.0
 
 
@@ -117,20 +120,21 @@ class Bot:
         """Apply inbox rows in order until asked to stop; then finish the batch in hand."""
         storage = Storage(self.config.database_path)
         self.seats.load(storage.seats())
-        next_faq_check = 0.0
+        next_tick = 0.0
         backoff = 0.0
         try:
             while not self.stop.is_set():
-                if time.monotonic() >= next_faq_check:
-                    self._check_faq(storage)
-                    next_faq_check = time.monotonic() + FAQ_CHECK_SECONDS
-                rows = storage.new_inbox(BATCH)
-                if not rows:
-                    with self.inbox_cond:
-                        if not self.stop.is_set():
-                            self.inbox_cond.wait(FAQ_CHECK_SECONDS)
-                    continue
                 try:
+                    if time.monotonic() >= next_tick:
+                        next_tick = time.monotonic() + TICK_SECONDS
+                        self._tick(storage)
+                        self.sender.wake()
+                    rows = storage.new_inbox(BATCH)
+                    if not rows:
+                        with self.inbox_cond:
+                            if not self.stop.is_set():
+                                self.inbox_cond.wait(max(0.0, next_tick - time.monotonic()))
+                        continue
                     self._apply(storage, rows)
                     backoff = 0.0
                 except Exception:  # noqa: BLE001 - the batch rolled back; retry it after a pause
@@ -146,7 +150,7 @@ class Bot:
     def _apply(self, storage: Storage, rows: list[InboxRow]) -> None:
         with storage.transaction() as tx:
             for row in rows:
-                ctx = Context(tx, self.config, self.seats, self._faq_answer, time.time())
+                ctx = self._context(tx)
                 try:
                     with tx.savepoint():
                         event = decode(row)
@@ -162,24 +166,37 @@ class Bot:
                         log.warning("update %s failed, will retry: %s", row.update_id, error, exc_info=True)
                     break  # later rows wait, so one customer's messages stay in order
 
-    def _faq_answer(self, text: str) -> str | None:
-        match = self.faq.matcher.match(text)
-        return match.entry.answer if match else None
+    def _context(self, tx) -> Context:
+        return Context(tx, self.config, self.seats, self.faq.matcher, time.time())
 
-    def _check_faq(self, storage: Storage) -> None:
+    def _tick(self, storage: Storage) -> None:
+        """Timed duties and the FAQ file check, in their own transaction."""
         problem = self.faq.reload_if_changed()
-        if problem:
-            log.error("FAQ file not reloaded, keeping the last good one: %s", problem)
-        elif problem == "":
-            log.info("FAQ reloaded: %d entries", len(self.faq.matcher.entries))
+        with storage.transaction() as tx:
+            ctx = self._context(tx)
+            if problem:
+                log.error("FAQ file not reloaded, keeping the last good one: %s", problem)
+                handlers.tell_operators(ctx, texts.FAQ_BROKEN.format(problem=problem))
+            elif problem == "":
+                log.info("FAQ reloaded: %d entries", len(self.faq.matcher.entries))
+            handlers.tick(ctx)
 
     # --- running -----------------------------------------------------------------
+
+    def _backup_if_due(self) -> None:
+        try:
+            path = ops.maybe_backup(self.config, datetime.now())
+        except (sqlite3.Error, OSError):
+            log.exception("database backup failed; will retry in an hour")
+            return
+        if path is not None:
+            log.info("database backed up to %s", path)
 
     def run(self) -> int:
         """Run until a signal or a fatal condition; return the exit code."""
         storage = Storage(self.config.database_path)
         with storage.transaction() as tx:
-            handlers.retire_extra_seats(tx, len(self.config.pins), time.time())
+            handlers.startup(self._context(tx))
         storage.close()
         self.sender.start()
         threads = [threading.Thread(target=self.poll, name="poller", daemon=True),
@@ -187,17 +204,21 @@ class Bot:
         for thread in threads:
             thread.start()
         log.info("supportbot started: %d seats, database %s", len(self.config.pins), self.config.database_path)
+        next_backup = 0.0
         while not self.stop.wait(0.5):  # a timed wait keeps Ctrl+C responsive on Windows
             if not all(t.is_alive() for t in threads):
                 log.error("a worker thread died; stopping")
                 self.halt(1)
+            if time.monotonic() >= next_backup:
+                next_backup = time.monotonic() + BACKUP_CHECK_SECONDS
+                self._backup_if_due()
         threads[1].join(STOP_GRACE_SECONDS)
         self.sender.stop(STOP_GRACE_SECONDS)
         log.info("supportbot stopped")
         return self.exit_code
 
 
-def decode(row: InboxRow):
+def decode(row: InboxRow) -> Event | None:
     """Turn an inbox row into an event (None for kinds the bot ignores)."""
     payload = json.loads(row.payload)
     if row.kind == "delivery_failure":

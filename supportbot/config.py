@@ -6,11 +6,14 @@ ConfigError naming the key; `__main__` turns it into one line and exit code 2.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import tzinfo
 from pathlib import Path
 from typing import Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import texts
+from .schedule import Schedule, ScheduleError, parse_schedule
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -45,6 +48,15 @@ class Config:
     send_rate_per_second: float = 25.0
     send_rate_per_chat: float = 1.0
     poll_timeout: int = 25
+    working_hours: Schedule = field(default_factory=Schedule)
+    timezone: tzinfo | None = None  # None: the PC's local zone
+    off_hours_reply: str = texts.OFF_HOURS
+    csat_enabled: bool = True
+    flood_max_messages: int = 20
+    wait_alert_seconds: float = 300.0
+    unanswered_alert_seconds: float = 600.0
+    operator_idle_seconds: float = 0.0
+    backup_keep: int = 14
 
     def __repr__(self) -> str:  # never print the token or the PINs
         return f"Config(database_path={self.database_path!s}, seats={len(self.pins)})"
@@ -66,7 +78,7 @@ def load_config(env: Mapping[str, str] | None = None, env_file: Path | None = No
         operator_chat_limit=get.integer("OPERATOR_CHAT_LIMIT", 3, low=1, high=50),
         history_limit=get.integer("HISTORY_LIMIT", 20, low=1, high=200),
         greeting=get.text("AUTO_REPLY_GREETING", texts.GREETING),
-        queued_reply=_queued_template(get.text("AUTO_REPLY_QUEUED", texts.QUEUED)),
+        queued_reply=_template("AUTO_REPLY_QUEUED", get.text("AUTO_REPLY_QUEUED", texts.QUEUED), "position", "wait"),
         no_operators_reply=get.text("AUTO_REPLY_NO_OPERATORS", texts.NO_OPERATORS),
         closed_reply=get.text("AUTO_REPLY_CLOSED", texts.CLOSED),
         cooldown_seconds=round(get.number("AUTO_REPLY_COOLDOWN_MINUTES", 10, low=0, high=24 * 60) * 60),
@@ -78,6 +90,15 @@ def load_config(env: Mapping[str, str] | None = None, env_file: Path | None = No
         send_rate_per_second=get.number("SEND_RATE_PER_SECOND", 25, low=1, high=10_000),
         send_rate_per_chat=get.number("SEND_RATE_PER_CHAT", 1, low=0.1, high=1_000),
         poll_timeout=get.integer("POLL_TIMEOUT_SECONDS", 25, low=1, high=50),
+        working_hours=_schedule(get.text("WORKING_HOURS", "")),
+        timezone=_timezone(get.text("TIMEZONE", "")),
+        off_hours_reply=_template("AUTO_REPLY_OFF_HOURS", get.text("AUTO_REPLY_OFF_HOURS", texts.OFF_HOURS), "opens"),
+        csat_enabled=get.boolean("CSAT_ENABLED", True),
+        flood_max_messages=get.integer("FLOOD_MAX_MESSAGES", 20, low=1, high=1000),
+        wait_alert_seconds=get.number("WAIT_ALERT_MINUTES", 5, low=0.05, high=24 * 60) * 60,
+        unanswered_alert_seconds=get.number("UNANSWERED_ALERT_MINUTES", 10, low=0.05, high=24 * 60) * 60,
+        operator_idle_seconds=get.number("OPERATOR_IDLE_MINUTES", 0, low=0, high=24 * 60) * 60,
+        backup_keep=get.integer("BACKUP_KEEP", 14, low=1, high=365),
     )
 
 
@@ -122,12 +143,29 @@ def _parse_pins(raw: str) -> tuple[str, ...]:
     return pins
 
 
-def _queued_template(value: str) -> str:
+def _template(key: str, value: str, *names: str) -> str:
     try:
-        value.format(position=1)
+        value.format(**{name: "" for name in names})
     except (KeyError, IndexError, ValueError):
-        raise ConfigError("AUTO_REPLY_QUEUED", "из подстановок допускается только {position}") from None
+        allowed = ", ".join("{" + n + "}" for n in names)
+        raise ConfigError(key, f"из подстановок допускаются только {allowed}") from None
     return value
+
+
+def _schedule(value: str) -> Schedule:
+    try:
+        return parse_schedule(value)
+    except ScheduleError as exc:
+        raise ConfigError("WORKING_HOURS", str(exc)) from None
+
+
+def _timezone(name: str) -> tzinfo | None:
+    if not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError("TIMEZONE", f"неизвестный часовой пояс {name!r} (пример: Europe/Moscow)") from None
 
 
 def _api_url(value: str) -> str:

@@ -61,15 +61,30 @@ class DeliveryFailure:
     error: str
 
 
-Event = IncomingMessage | MembershipChange | DeliveryFailure
+@dataclass(frozen=True)
+class ButtonPress:
+    """An inline button pressed under one of the bot's messages."""
+    callback_id: str
+    sender: Person | None
+    chat_id: int
+    message_id: int | None
+    data: str
+
+
+Event = IncomingMessage | MembershipChange | DeliveryFailure | ButtonPress
 
 
 # --- what the bot does (stored in the outbox, performed by the sender) ------
+
+Buttons = tuple[tuple[tuple[str, str], ...], ...]  # rows of (label, callback data)
+
 
 @dataclass(frozen=True)
 class SendText:
     chat_id: int
     text: str
+    buttons: Buttons = ()
+    reply_to_outbox: int | None = None  # answer under the message that outbox row produced, if it still exists
 
 
 @dataclass(frozen=True)
@@ -82,6 +97,35 @@ class CopyMessage:
 
 
 @dataclass(frozen=True)
+class CopyAlbum:
+    chat_id: int
+    from_chat_id: int
+    message_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class EditMessage:
+    """Edit the text (or caption) of the message an earlier outbox row produced."""
+    chat_id: int
+    target_outbox: int
+    text: str
+    caption: bool = False
+
+
+@dataclass(frozen=True)
+class RemoveButtons:
+    chat_id: int
+    message_id: int
+
+
+@dataclass(frozen=True)
+class AnswerButton:
+    chat_id: int
+    callback_id: str
+    text: str = ""
+
+
+@dataclass(frozen=True)
 class DeleteMessage:
     chat_id: int
     message_id: int
@@ -89,8 +133,9 @@ class DeleteMessage:
 
 @dataclass(frozen=True)
 class SetCommands:
-    chat_id: int
-    commands: tuple[tuple[str, str], ...] = field(default_factory=tuple)  # empty: remove the chat's menu
+    chat_id: int  # 0 with scope "all_private_chats": the menu every private chat sees
+    commands: tuple[tuple[str, str], ...] = field(default_factory=tuple)  # empty: remove the menu
+    scope: str = "chat"
 
 
 @dataclass(frozen=True)
@@ -98,7 +143,8 @@ class LeaveChat:
     chat_id: int
 
 
-Action = SendText | CopyMessage | DeleteMessage | SetCommands | LeaveChat
+Action = (SendText | CopyMessage | CopyAlbum | EditMessage | RemoveButtons | AnswerButton | DeleteMessage
+          | SetCommands | LeaveChat)
 
 
 # --- dialogs ----------------------------------------------------------------
@@ -114,7 +160,8 @@ TRANSITIONS: dict[tuple[DialogState | None, DialogState], str] = {
     (None, DialogState.ACTIVE): "a customer writes and an operator has room",
     (None, DialogState.QUEUED): "a customer writes and every operator is full or away",
     (DialogState.QUEUED, DialogState.ACTIVE): "an operator frees a slot, logs in, /next or /use",
-    (DialogState.ACTIVE, DialogState.QUEUED): "the operator logs out (another operator with room takes it at once)",
+    (DialogState.ACTIVE, DialogState.QUEUED): "the operator logs out and no other operator has room",
+    (DialogState.ACTIVE, DialogState.ACTIVE): "/transfer, or the operator logs out and another one has room",
     (DialogState.ACTIVE, DialogState.CLOSED): "/done, or the customer blocks the bot",
     (DialogState.QUEUED, DialogState.CLOSED): "/done on a waiting customer, or the customer blocks the bot",
 }
@@ -268,3 +315,105 @@ def relay_caption(header: str, caption: str | None) -> tuple[str, bool]:
 def wait_minutes(seconds: float) -> int:
     """Round a wait up to whole minutes."""
     return max(0, math.ceil(seconds / 60))
+
+
+# --- waiting, flooding, idling, statistics ------------------------------------------
+
+DEFAULT_DIALOG_SECONDS = 10 * 60
+
+
+def estimate_wait(position: int, slots: int, average_dialog_seconds: float | None) -> float | None:
+    """Estimate a queued customer's wait: ⌈place ÷ slots⌉ × average dialog length (None without slots)."""
+    if slots <= 0:
+        return None
+    return math.ceil(position / slots) * (average_dialog_seconds or DEFAULT_DIALOG_SECONDS)
+
+
+def should_retell_place(told_position: int | None, position: int, last_told_at: float | None, queued_at: float,
+                        now: float, cooldown_seconds: float) -> bool:
+    """Tell a waiting customer their place again: it halved, or 15 minutes passed; never within the cooldown."""
+    if last_told_at is not None and now - last_told_at < max(cooldown_seconds, 60):
+        return False
+    if told_position is not None and position <= told_position // 2:
+        return True
+    return now - (last_told_at or queued_at) >= 15 * 60
+
+
+def flood_exceeded(messages_last_minute: int, limit: int) -> bool:
+    """Tell whether a customer's latest message is over the per-minute limit."""
+    return messages_last_minute > limit
+
+
+def idle_step(last_seen_at: float, asked_at: float | None, now: float, idle_seconds: float,
+              has_waiting_customers: bool) -> str | None:
+    """Decide about a quiet operator: "ask" whether they are there, "logout", or None."""
+    if idle_seconds <= 0 or not has_waiting_customers:
+        return None
+    if asked_at is not None and asked_at >= last_seen_at:
+        return "logout" if now - asked_at >= idle_seconds else None
+    return "ask" if now - last_seen_at >= idle_seconds else None
+
+
+def percentile(values: list[float], share: float) -> float | None:
+    """Return the nearest-rank percentile (share 0.5 = median) of values, None if empty."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(share * len(ordered)))
+    return ordered[rank - 1]
+
+
+@dataclass(frozen=True)
+class DialogFacts:
+    """One dialog as statistics see it."""
+    operator: str | None
+    opened_at: float
+    assigned_at: float | None
+    first_response_at: float | None
+    closed_at: float | None
+    rating: int | None
+
+
+@dataclass(frozen=True)
+class StatsLine:
+    who: str | None  # None: all operators
+    opened: int
+    closed: int
+    wait_p50: float | None
+    wait_p90: float | None
+    first_p50: float | None
+    first_p90: float | None
+    rating: float | None
+
+
+def summarize(dialogs: list[DialogFacts]) -> list[StatsLine]:
+    """Per-operator and total statistics of a period's dialogs (the total last)."""
+    groups: dict[str | None, list[DialogFacts]] = {}
+    for facts in dialogs:
+        if facts.operator:
+            groups.setdefault(facts.operator, []).append(facts)
+    lines = [_stats_line(name, group) for name, group in sorted(groups.items())]
+    lines.append(_stats_line(None, dialogs))
+    return lines
+
+
+def _stats_line(who: str | None, dialogs: list[DialogFacts]) -> StatsLine:
+    waits = [d.assigned_at - d.opened_at for d in dialogs if d.assigned_at is not None]
+    firsts = [d.first_response_at - d.assigned_at for d in dialogs
+              if d.first_response_at is not None and d.assigned_at is not None]
+    ratings = [d.rating for d in dialogs if d.rating is not None]
+    return StatsLine(
+        who=who, opened=len(dialogs), closed=sum(d.closed_at is not None for d in dialogs),
+        wait_p50=percentile(waits, 0.5), wait_p90=percentile(waits, 0.9),
+        first_p50=percentile(firsts, 0.5), first_p90=percentile(firsts, 0.9),
+        rating=sum(ratings) / len(ratings) if ratings else None,
+    )
+
+
+def parse_button(data: str) -> tuple[str, tuple[int, ...]] | None:
+    """Read callback data "take:12" / "rate:45:5" into (verb, numbers); None if malformed."""
+    verb, _, rest = data.partition(":")
+    numbers = tuple(_positive_int(p) for p in rest.split(":")) if rest else ()
+    if not verb.isalpha() or any(n is None for n in numbers):
+        return None
+    return verb, numbers

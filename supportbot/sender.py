@@ -106,6 +106,7 @@ class Sender:
 
     def _run(self) -> None:
         storage = Storage(self.db_path, synchronous="NORMAL")  # a lost "sent" mark only means a resend
+        self.storage = storage
         try:
             while True:
                 with self.cond:
@@ -166,8 +167,16 @@ class Sender:
             bucket.take()
             self.global_bucket.take()
             self.in_flight.add(chat_id)
-            self.jobs.put(self.chats[chat_id][0])
+            self.jobs.put(self._resolved(self.chats[chat_id][0]))
         return wait
+
+    def _resolved(self, row: OutboxRow) -> OutboxRow:
+        """Fill in message ids that earlier rows of this chat produced (replies and edits refer to them)."""
+        payload = dict(row.payload)
+        for reference, key in (("reply_to_outbox", "reply_to_message_id"), ("target_outbox", "message_id")):
+            if payload.get(reference) is not None:
+                payload[key] = self.storage.sent_message_id(payload.pop(reference))
+        return OutboxRow(row.id, row.chat_id, row.kind, payload, row.message_id, row.attempts)
 
     def _work(self) -> None:
         while True:

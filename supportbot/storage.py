@@ -114,6 +114,24 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             locked_until REAL
         )""",
     ]),
+    ("operator experience: ratings, alerts, edits, albums, flood, idle seats", [
+        "ALTER TABLE dialogs ADD COLUMN rating INTEGER",
+        "ALTER TABLE dialogs ADD COLUMN first_response_at REAL",
+        "ALTER TABLE dialogs ADD COLUMN operator_name TEXT",
+        "ALTER TABLE dialogs ADD COLUMN wait_alerted INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE dialogs ADD COLUMN unanswered_alerted_message INTEGER",
+        "ALTER TABLE dialogs ADD COLUMN told_position INTEGER",
+        "CREATE INDEX dialogs_by_opened_at ON dialogs(opened_at)",
+        "ALTER TABLE customers ADD COLUMN flood_warned_at REAL",
+        "ALTER TABLE messages ADD COLUMN media_group_id TEXT",
+        "ALTER TABLE messages ADD COLUMN edit_of INTEGER REFERENCES messages(id)",
+        "ALTER TABLE messages ADD COLUMN suppressed INTEGER NOT NULL DEFAULT 0",
+        "CREATE INDEX messages_by_telegram_id ON messages(tg_chat_id, tg_message_id)",
+        "ALTER TABLE outbox ADD COLUMN customer_id INTEGER",
+        "CREATE INDEX outbox_by_result ON outbox(chat_id, result_message_id)",
+        "ALTER TABLE seats ADD COLUMN idle_asked_at REAL",
+        "CREATE INDEX messages_by_dialog ON messages(dialog_id, id)",
+    ]),
 ]
 
 INBOX_MAX_ATTEMPTS = 3
@@ -130,6 +148,7 @@ class Customer:
     banned: bool
     unreachable: bool
     last_auto_reply_at: float | None
+    flood_warned_at: float | None
 
     @property
     def label(self) -> str:
@@ -146,6 +165,8 @@ class Dialog:
     opened_at: float
     queued_at: float | None
     assigned_at: float | None
+    told_position: int | None
+    rating: int | None
 
 
 @dataclass(frozen=True)
@@ -157,11 +178,15 @@ class SeatRow:
     username: str | None
     current_dialog_id: int | None
     last_assigned_at: float
+    last_seen_at: float | None
+    idle_asked_at: float | None
 
 
 @dataclass(frozen=True)
 class StoredMessage:
     id: int
+    customer_id: int
+    dialog_id: int | None
     direction: str
     author: str
     content_type: str
@@ -170,6 +195,13 @@ class StoredMessage:
     tg_chat_id: int | None
     tg_message_id: int | None
     created_at: float
+    media_group_id: str | None
+    edit_of: int | None
+    suppressed: bool
+
+
+_MESSAGE_COLUMNS = ("id, customer_id, dialog_id, direction, author, content_type, body, file_id, tg_chat_id,"
+                    " tg_message_id, created_at, media_group_id, edit_of, suppressed")
 
 
 @dataclass(frozen=True)
@@ -268,6 +300,11 @@ class Storage:
         return self.conn.execute("SELECT * FROM dead_letters ORDER BY id").fetchall()
 
     # --- outbox delivery (sender threads) --------------------------------
+
+    def sent_message_id(self, outbox_id: int) -> int | None:
+        """The Telegram message id an outbox row produced, once sent."""
+        row = self.conn.execute("SELECT result_message_id FROM outbox WHERE id = ?", (outbox_id,)).fetchone()
+        return row[0] if row else None
 
     def pending_outbox(self, after_id: int, limit: int = 1000) -> list[OutboxRow]:
         """Return pending outbox rows with id > after_id, oldest first."""
@@ -374,7 +411,7 @@ class Tx:
     def _customer(self, where: str, value: int) -> Customer | None:
         row = self._one(
             "SELECT id, tg_user_id, chat_id, first_name, last_name, username, banned, unreachable,"
-            f" last_auto_reply_at FROM customers WHERE {where}",
+            f" last_auto_reply_at, flood_warned_at FROM customers WHERE {where}",
             (value,),
         )
         if row is None:
@@ -402,12 +439,14 @@ class Tx:
 
     # --- dialogs ------------------------------------------------------------------
 
-    _DIALOG_COLUMNS = "id, customer_id, state, seat, queue_pos, opened_at, queued_at, assigned_at"
+    _DIALOG_COLUMNS = ("id, customer_id, state, seat, queue_pos, opened_at, queued_at, assigned_at, told_position,"
+                       " rating")
 
     def _dialog(self, row: sqlite3.Row | None) -> Dialog | None:
-        if row is None:
-            return None
-        data = dict(row)
+        return None if row is None else self._dialog_from(dict(row))
+
+    @staticmethod
+    def _dialog_from(data: dict) -> Dialog:
         data["state"] = DialogState(data["state"])
         return Dialog(**data)
 
@@ -437,8 +476,9 @@ class Tx:
         """Give a dialog to a seat and make it that seat's current dialog."""
         core.check_transition(dialog.state, DialogState.ACTIVE)
         self.conn.execute(
-            "UPDATE dialogs SET state = 'active', seat = ?, queue_pos = NULL, assigned_at = ? WHERE id = ?",
-            (seat, now, dialog.id),
+            "UPDATE dialogs SET state = 'active', seat = ?, queue_pos = NULL, assigned_at = ?,"
+            " operator_name = (SELECT first_name FROM seats WHERE seat = ?) WHERE id = ?",
+            (seat, now, seat, dialog.id),
         )
         self.conn.execute(
             "UPDATE seats SET current_dialog_id = ?, last_assigned_at = ? WHERE seat = ?", (dialog.id, now, seat)
@@ -502,8 +542,8 @@ class Tx:
 
     def seats(self) -> list[SeatRow]:
         rows = self.conn.execute(
-            "SELECT seat, tg_user_id, chat_id, first_name, username, current_dialog_id, last_assigned_at"
-            " FROM seats ORDER BY seat"
+            "SELECT seat, tg_user_id, chat_id, first_name, username, current_dialog_id, last_assigned_at,"
+            " last_seen_at, idle_asked_at FROM seats ORDER BY seat"
         ).fetchall()
         return [SeatRow(**dict(r)) for r in rows]
 
@@ -529,7 +569,7 @@ class Tx:
     def current_dialog(self, seat: int) -> Dialog | None:
         """Return the seat's current dialog if it is still active and theirs."""
         return self._dialog(self._one(
-            f"SELECT {', '.join('d.' + c for c in self._DIALOG_COLUMNS.split(', '))}"
+            f"SELECT {', '.join('d.' + c.strip() for c in self._DIALOG_COLUMNS.split(','))}"
             " FROM seats s JOIN dialogs d ON d.id = s.current_dialog_id"
             " WHERE s.seat = ? AND d.state = 'active' AND d.seat = s.seat",
             (seat,),
@@ -552,46 +592,185 @@ class Tx:
         self, *, customer_id: int, dialog_id: int | None, direction: str, author: str,
         author_user_id: int | None, content_type: str, body: str | None, file_id: str | None,
         tg_chat_id: int | None, tg_message_id: int | None, relayed: bool, now: float,
+        media_group_id: str | None = None, edit_of: int | None = None, suppressed: bool = False,
     ) -> int:
         """Store one message of a conversation; return its id."""
         cur = self.conn.execute(
             "INSERT INTO messages (customer_id, dialog_id, direction, author, author_user_id, content_type, body,"
-            " file_id, tg_chat_id, tg_message_id, relayed, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " file_id, tg_chat_id, tg_message_id, relayed, created_at, media_group_id, edit_of, suppressed)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (customer_id, dialog_id, direction, author, author_user_id, content_type, body, file_id,
-             tg_chat_id, tg_message_id, int(relayed), now),
+             tg_chat_id, tg_message_id, int(relayed), now, media_group_id, edit_of, int(suppressed)),
         )
         return cur.lastrowid
 
+    def _messages(self, sql: str, params: tuple) -> list[StoredMessage]:
+        rows = self.conn.execute(f"SELECT {_MESSAGE_COLUMNS} FROM messages {sql}", params).fetchall()
+        return [StoredMessage(**{**dict(r), "suppressed": bool(r["suppressed"])}) for r in rows]
+
     def unrelayed_messages(self, dialog_id: int) -> list[StoredMessage]:
-        """Return a dialog's customer messages not yet shown to an operator, in order."""
-        rows = self.conn.execute(
-            "SELECT id, direction, author, content_type, body, file_id, tg_chat_id, tg_message_id, created_at"
-            " FROM messages WHERE dialog_id = ? AND relayed = 0 ORDER BY id",
-            (dialog_id,),
-        ).fetchall()
-        return [StoredMessage(**dict(r)) for r in rows]
+        """Return a dialog's messages not yet delivered to the other side, in order."""
+        return self._messages("WHERE dialog_id = ? AND relayed = 0 ORDER BY id", (dialog_id,))
 
     def mark_relayed(self, message_ids: list[int]) -> None:
         self.conn.executemany("UPDATE messages SET relayed = 1 WHERE id = ?", [(i,) for i in message_ids])
 
     def history(self, customer_id: int, limit: int) -> list[StoredMessage]:
         """Return the customer's last `limit` messages, oldest first."""
+        return list(reversed(self._messages("WHERE customer_id = ? ORDER BY id DESC LIMIT ?", (customer_id, limit))))
+
+    def message_by_telegram_id(self, chat_id: int, message_id: int) -> StoredMessage | None:
+        """Find the stored original of a Telegram message (the first version, not an edit)."""
+        found = self._messages("WHERE tg_chat_id = ? AND tg_message_id = ? AND edit_of IS NULL ORDER BY id LIMIT 1",
+                               (chat_id, message_id))
+        return found[0] if found else None
+
+    def last_message(self, dialog_id: int) -> StoredMessage | None:
+        found = self._messages("WHERE dialog_id = ? AND direction IN ('in', 'out') ORDER BY id DESC LIMIT 1",
+                               (dialog_id,))
+        return found[0] if found else None
+
+    def recent_incoming_count(self, customer_id: int, since: float, at_most: int) -> int:
+        """Count a customer's messages since a time, looking at no more than the last `at_most`."""
+        return self._one(
+            "SELECT COUNT(*) FROM (SELECT created_at FROM messages WHERE customer_id = ? AND direction = 'in'"
+            " ORDER BY id DESC LIMIT ?) WHERE created_at >= ?",
+            (customer_id, at_most, since),
+        )[0]
+
+    def album_ready(self, dialog_id: int, media_group_id: str, quiet_since: float) -> bool:
+        """Tell whether an album's last part arrived before `quiet_since` (no more parts are coming)."""
+        return self._one(
+            "SELECT MAX(created_at) FROM messages WHERE dialog_id = ? AND media_group_id = ?",
+            (dialog_id, media_group_id),
+        )[0] <= quiet_since
+
+    def dialogs_with_unrelayed_albums(self, quiet_since: float) -> list[int]:
+        """Return open dialogs holding album parts not delivered yet whose last part is older than quiet_since."""
         rows = self.conn.execute(
-            "SELECT id, direction, author, content_type, body, file_id, tg_chat_id, tg_message_id, created_at"
-            " FROM messages WHERE customer_id = ? ORDER BY id DESC LIMIT ?",
-            (customer_id, limit),
+            "SELECT m.dialog_id FROM messages m JOIN dialogs d ON d.id = m.dialog_id"
+            " WHERE m.relayed = 0 AND m.media_group_id IS NOT NULL AND d.state = 'active'"
+            " GROUP BY m.dialog_id, m.media_group_id HAVING MAX(m.created_at) <= ?",
+            (quiet_since,),
         ).fetchall()
-        return [StoredMessage(**dict(r)) for r in reversed(rows)]
+        return sorted({r[0] for r in rows})
+
+    def set_first_response(self, dialog_id: int, now: float) -> None:
+        self.conn.execute(
+            "UPDATE dialogs SET first_response_at = ? WHERE id = ? AND first_response_at IS NULL", (now, dialog_id)
+        )
+
+    # --- queue, alerts, statistics -------------------------------------------------------
+
+    def queued_dialogs(self) -> list[Dialog]:
+        """Return the queue, head first."""
+        rows = self.conn.execute(
+            f"SELECT {self._DIALOG_COLUMNS} FROM dialogs WHERE state = 'queued' ORDER BY queue_pos"
+        ).fetchall()
+        return [self._dialog(r) for r in rows]
+
+    def average_dialog_seconds(self, recent: int = 20) -> float | None:
+        """Average length of the last `recent` closed dialogs (assignment to close)."""
+        return self._one(
+            "SELECT AVG(closed_at - assigned_at) FROM (SELECT closed_at, assigned_at FROM dialogs"
+            " WHERE state = 'closed' AND assigned_at IS NOT NULL ORDER BY closed_at DESC LIMIT ?)",
+            (recent,),
+        )[0]
+
+    def set_told_position(self, dialog_id: int, position: int) -> None:
+        self.conn.execute("UPDATE dialogs SET told_position = ? WHERE id = ?", (position, dialog_id))
+
+    def dialogs_to_alert_waiting(self, queued_before: float) -> list[Dialog]:
+        """Queued dialogs waiting since before a time that no alert was sent for yet."""
+        rows = self.conn.execute(
+            f"SELECT {self._DIALOG_COLUMNS} FROM dialogs WHERE state = 'queued' AND wait_alerted = 0"
+            " AND queued_at <= ? ORDER BY queue_pos",
+            (queued_before,),
+        ).fetchall()
+        return [self._dialog(r) for r in rows]
+
+    def mark_wait_alerted(self, dialog_id: int) -> None:
+        self.conn.execute("UPDATE dialogs SET wait_alerted = 1 WHERE id = ?", (dialog_id,))
+
+    def unanswered_dialogs(self, last_before: float) -> list[tuple[Dialog, StoredMessage]]:
+        """Active dialogs whose latest message is the customer's, older than a time, not reminded about yet."""
+        rows = self.conn.execute(
+            f"SELECT {', '.join('d.' + c.strip() for c in self._DIALOG_COLUMNS.split(','))}, m.id AS message_id"
+            " FROM dialogs d JOIN messages m ON m.id = (SELECT MAX(id) FROM messages"
+            "   WHERE dialog_id = d.id AND direction IN ('in', 'out') AND suppressed = 0)"
+            " WHERE d.state = 'active' AND m.direction = 'in' AND m.created_at <= ?"
+            " AND (d.unanswered_alerted_message IS NULL OR d.unanswered_alerted_message <> m.id)",
+            (last_before,),
+        ).fetchall()
+        found = []
+        for row in rows:
+            data = dict(row)
+            message_id = data.pop("message_id")
+            found.append((self._dialog_from(data), self._messages("WHERE id = ?", (message_id,))[0]))
+        return found
+
+    def mark_unanswered_alerted(self, dialog_id: int, message_id: int) -> None:
+        self.conn.execute("UPDATE dialogs SET unanswered_alerted_message = ? WHERE id = ?", (message_id, dialog_id))
+
+    def set_rating(self, dialog_id: int, rating: int) -> None:
+        self.conn.execute("UPDATE dialogs SET rating = ? WHERE id = ?", (rating, dialog_id))
+
+    def dialog_facts(self, since: float) -> list[core.DialogFacts]:
+        """Facts of the dialogs opened since a time, for statistics."""
+        rows = self.conn.execute(
+            "SELECT operator_name, opened_at, assigned_at, first_response_at, closed_at, rating FROM dialogs"
+            " WHERE opened_at >= ?",
+            (since,),
+        ).fetchall()
+        return [core.DialogFacts(r["operator_name"], r["opened_at"], r["assigned_at"], r["first_response_at"],
+                                 r["closed_at"], r["rating"]) for r in rows]
+
+    # --- customers' flags ------------------------------------------------------------------
+
+    def set_banned(self, customer_id: int, banned: bool) -> None:
+        self.conn.execute("UPDATE customers SET banned = ? WHERE id = ?", (int(banned), customer_id))
+
+    def set_flood_warned(self, customer_id: int, now: float) -> None:
+        self.conn.execute("UPDATE customers SET flood_warned_at = ? WHERE id = ?", (now, customer_id))
+
+    # --- seats' activity ------------------------------------------------------------------------
+
+    def seat_seen(self, seat: int, now: float) -> None:
+        self.conn.execute("UPDATE seats SET last_seen_at = ? WHERE seat = ?", (now, seat))
+
+    def set_idle_asked(self, seat: int, now: float) -> None:
+        self.conn.execute("UPDATE seats SET idle_asked_at = ? WHERE seat = ?", (now, seat))
+
+    # --- links between sent messages and customers -------------------------------------------------
+
+    def customer_of_sent_message(self, chat_id: int, message_id: int) -> int | None:
+        """Which customer a message the bot sent into a chat was about (relays and notices)."""
+        row = self._one(
+            "SELECT customer_id FROM outbox WHERE chat_id = ? AND result_message_id = ? AND customer_id IS NOT NULL",
+            (chat_id, message_id),
+        )
+        return row[0] if row else None
+
+    def outbox_of_message(self, message_id: int, chat_id: int) -> int | None:
+        """The outbox row that delivered a stored message into a chat (the last one, for a split text)."""
+        row = self._one(
+            "SELECT MAX(id) FROM outbox WHERE message_id = ? AND chat_id = ?", (message_id, chat_id)
+        )
+        return row[0] if row else None
 
     # --- outbox -----------------------------------------------------------------------------
 
-    def enqueue(self, action: Action, now: float, message_id: int | None = None) -> None:
-        """Queue an action for the sender, committed with the state change that caused it."""
+    def enqueue(self, action: Action, now: float, message_id: int | None = None,
+                customer_id: int | None = None) -> int:
+        """Queue an action for the sender, committed with the state change that caused it; return its id."""
         payload = {k: v for k, v in vars(action).items() if k != "chat_id"}
-        self.conn.execute(
-            "INSERT INTO outbox (chat_id, kind, payload, message_id, created_at) VALUES (?, ?, ?, ?, ?)",
-            (action.chat_id, type(action).__name__, json.dumps(payload, ensure_ascii=False), message_id, now),
+        cur = self.conn.execute(
+            "INSERT INTO outbox (chat_id, kind, payload, message_id, customer_id, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (action.chat_id, type(action).__name__, json.dumps(payload, ensure_ascii=False), message_id,
+             customer_id, now),
         )
+        return cur.lastrowid
 
 
 class InstanceLock:
@@ -623,3 +802,95 @@ class InstanceLock:
             self.conn.execute("ROLLBACK")
             self.conn.close()
             self.conn = None
+
+
+# --- operations: integrity check, backup, export ---
+# The owner's tools (supportbot/ops.py) read the database file while the bot may be
+# running; WAL lets them read without blocking it. They never create a database.
+
+
+@dataclass(frozen=True)
+class ExportRow:
+    created_at: float
+    customer_id: int
+    first_name: str
+    last_name: str | None
+    username: str | None
+    direction: str
+    author: str
+    content_type: str
+    body: str | None
+
+
+def _open_existing(path: Path) -> sqlite3.Connection:
+    """Open an existing database file; FileNotFoundError instead of creating an empty one."""
+    if not path.is_file():
+        raise FileNotFoundError(f"no database file at {path}")
+    # mode=rw: a mistyped DATABASE_URL must not leave an empty database behind.
+    conn = sqlite3.connect(path.resolve().as_uri() + "?mode=rw", uri=True, timeout=30, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def integrity_check(path: Path) -> str:
+    """Run PRAGMA integrity_check on an existing database; return "ok" or the problems found."""
+    conn = _open_existing(path)
+    try:
+        rows = conn.execute("PRAGMA integrity_check(20)").fetchall()
+    finally:
+        conn.close()
+    return "\n".join(str(row[0]) for row in rows)
+
+
+def backup_to(src_path: Path, dest_path: Path) -> None:
+    """Copy a consistent snapshot of the database at src_path into the new file dest_path."""
+    src = _open_existing(src_path)
+    try:
+        dest = sqlite3.connect(str(dest_path), isolation_level=None)
+        try:
+            # All pages in one step, under one read snapshot: the bot's writes cannot restart it.
+            src.backup(dest)
+            # A backup is one self-contained file, with no -wal/-shm files beside it.
+            dest.execute("PRAGMA journal_mode=DELETE")
+        finally:
+            dest.close()
+    finally:
+        src.close()
+
+
+def find_customer_id(path: Path, ref: int) -> int | None:
+    """Return the customer's short number, given it or their Telegram id; None if unknown."""
+    conn = _open_existing(path)
+    try:
+        row = conn.execute(
+            "SELECT COALESCE((SELECT id FROM customers WHERE id = ?), (SELECT id FROM customers WHERE tg_user_id = ?))",
+            (ref, ref),
+        ).fetchone()
+    finally:
+        conn.close()
+    return row[0]
+
+
+def export_rows(path: Path, customer_id: int | None = None, since: float | None = None) -> Iterator[ExportRow]:
+    """Yield stored messages with their customer, in order, from one snapshot; optionally one customer's
+    and only those at or after `since` (Unix seconds)."""
+    where, params = [], []
+    if customer_id is not None:
+        where.append("m.customer_id = ?")
+        params.append(customer_id)
+    if since is not None:
+        where.append("m.created_at >= ?")
+        params.append(since)
+    sql = (
+        "SELECT m.created_at, m.customer_id, c.first_name, c.last_name, c.username, m.direction, m.author,"
+        " m.content_type, m.body FROM messages m JOIN customers c ON c.id = m.customer_id"
+        + (" WHERE " + " AND ".join(where) if where else "")
+        + " ORDER BY m.id"
+    )
+    conn = _open_existing(path)
+    try:
+        conn.execute("BEGIN")  # one snapshot while the bot keeps writing
+        for row in conn.execute(sql, params):
+            yield ExportRow(**dict(row))
+    finally:
+        conn.close()

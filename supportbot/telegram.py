@@ -17,7 +17,7 @@ import telebot
 from telebot import apihelper, types
 
 from . import texts
-from .core import IncomingMessage, MembershipChange, Person
+from .core import ButtonPress, IncomingMessage, MembershipChange, Person
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +44,18 @@ def update_kind(update: dict) -> str:
     return next((k for k in UPDATE_KINDS if k in update), "other")
 
 
-def parse_update(update: dict) -> IncomingMessage | MembershipChange | None:
+def parse_update(update: dict) -> IncomingMessage | MembershipChange | ButtonPress | None:
     """Turn one update into an event; None for kinds the bot ignores. Raises on malformed shapes."""
     kind = update_kind(update)
     if kind in ("message", "edited_message"):
         return parse_message(update[kind], edited=kind == "edited_message")
+    if kind == "callback_query":
+        query = update[kind]
+        message = query.get("message") or {}
+        sender = _person(query["from"])
+        chat_id = int(message["chat"]["id"]) if message.get("chat") else sender.user_id
+        return ButtonPress(callback_id=str(query["id"]), sender=sender, chat_id=chat_id,
+                           message_id=message.get("message_id"), data=str(query.get("data", "")))
     if kind == "my_chat_member":
         change = update[kind]
         chat = change["chat"]
@@ -157,20 +164,43 @@ class TelegramClient:
     def perform(self, kind: str, chat_id: int, payload: dict) -> int | None:
         """Carry out one outbox action; return the id of the message it created, if any."""
         if kind == "SendText":
-            return self.send_text(chat_id, payload["text"])
+            return self.send_text(chat_id, payload["text"], payload.get("buttons"), payload.get("reply_to_message_id"))
         if kind == "CopyMessage":
             return self.copy_message(chat_id, payload)
+        if kind == "CopyAlbum":
+            result = apihelper.copy_messages(self.token, chat_id, payload["from_chat_id"], payload["message_ids"],
+                                             protect_content=self.protect)
+            return result[0]["message_id"] if result else None
+        if kind == "EditMessage":
+            return self._edit(chat_id, payload)
+        if kind == "RemoveButtons":
+            apihelper.edit_message_reply_markup(self.token, chat_id, payload["message_id"],
+                                                reply_markup=types.InlineKeyboardMarkup())
+            return None
+        if kind == "AnswerButton":
+            self._answer_button(payload)
+            return None
         if kind == "DeleteMessage":
             return self._delete(chat_id, payload["message_id"])
         if kind == "SetCommands":
-            return self._set_commands(chat_id, payload["commands"])
+            return self._set_commands(chat_id, payload["commands"], payload.get("scope", "chat"))
         if kind == "LeaveChat":
             apihelper.leave_chat(self.token, chat_id)
             return None
         raise ValueError(f"unknown outbox action {kind}")
 
-    def send_text(self, chat_id: int, text: str) -> int:
-        result = apihelper.send_message(self.token, chat_id, text, protect_content=self.protect)
+    def send_text(self, chat_id: int, text: str, buttons: list | None = None,
+                  reply_to_message_id: int | None = None) -> int:
+        """Send plain text (never a parse_mode: customer text goes as it is)."""
+        markup = None
+        if buttons:
+            markup = types.InlineKeyboardMarkup()
+            for row in buttons:
+                markup.row(*(types.InlineKeyboardButton(label, callback_data=data) for label, data in row))
+        reply = (types.ReplyParameters(reply_to_message_id, allow_sending_without_reply=True)
+                 if reply_to_message_id else None)
+        result = apihelper.send_message(self.token, chat_id, text, reply_markup=markup,
+                                        protect_content=self.protect, reply_parameters=reply)
         return result["message_id"]
 
     def copy_message(self, chat_id: int, payload: dict) -> int:
@@ -197,8 +227,32 @@ class TelegramClient:
             log.info("could not delete message %s in chat %s: %s", message_id, chat_id, exc.description)
         return None
 
-    def _set_commands(self, chat_id: int, commands: list) -> None:
-        scope = types.BotCommandScopeChat(chat_id)
+    def _edit(self, chat_id: int, payload: dict) -> None:
+        message_id = payload.get("message_id")
+        if message_id is None:
+            return None  # the message to edit was never delivered: nothing to change
+        try:
+            if payload.get("caption"):
+                apihelper.edit_message_caption(self.token, payload["text"], chat_id, message_id)
+            else:
+                apihelper.edit_message_text(self.token, payload["text"], chat_id, message_id)
+        except apihelper.ApiTelegramException as exc:
+            if exc.error_code != 400:
+                raise
+            log.info("could not edit message %s in chat %s: %s", message_id, chat_id, exc.description)
+        return None
+
+    def _answer_button(self, payload: dict) -> None:
+        try:
+            apihelper.answer_callback_query(self.token, payload["callback_id"], payload.get("text") or None)
+        except apihelper.ApiTelegramException as exc:
+            if exc.error_code != 400:  # too old: the button press is long forgotten
+                raise
+            log.info("could not answer a button press: %s", exc.description)
+
+    def _set_commands(self, chat_id: int, commands: list, scope_name: str) -> None:
+        scope = types.BotCommandScopeAllPrivateChats() if scope_name == "all_private_chats" else \
+            types.BotCommandScopeChat(chat_id)
         if commands:
             apihelper.set_my_commands(self.token, [types.BotCommand(c, d) for c, d in commands], scope=scope)
         else:

@@ -6,13 +6,23 @@ so customer text can be put into these strings as it is.
 
 # Defaults of the AUTO_REPLY_* settings.
 GREETING = "Здравствуйте! Напишите ваш вопрос, и оператор магазина ответит вам здесь."
-QUEUED = "Все операторы сейчас заняты. Вы в очереди: {position}-й. Мы ответим, как только освободимся."
+QUEUED = "Все операторы сейчас заняты. Вы в очереди: {position}-й, примерное ожидание — {wait}."
+OFF_HOURS = "Сейчас магазин не работает. Мы откроемся {opens} и сразу ответим — ваше сообщение сохранено."
 NO_OPERATORS = "Сейчас нет операторов на связи. Ваше сообщение сохранено, мы ответим, как только появимся."
 CLOSED = "Диалог завершён. Спасибо за обращение! Если появится новый вопрос, просто напишите."
 
 OPERATOR_JOINED = "К вам подключился оператор {name}. Можете писать."
 FAQ_PREFIX = "Возможно, это ответ на ваш вопрос:\n\n{answer}"
-CUSTOMER_HELP = "Напишите сюда ваш вопрос — оператор магазина ответит в этом чате.\n/start — приветствие"
+CUSTOMER_HELP = (
+    "Напишите сюда ваш вопрос — оператор магазина ответит в этом чате.\n"
+    "/start — приветствие и частые вопросы"
+)
+QUEUE_UPDATE = "Вы в очереди уже {position}-й, примерное ожидание — {wait}. Спасибо, что ждёте!"
+FLOOD_WARNING = "Пожалуйста, пишите чуть реже — оператор прочитает всё, что вы уже написали."
+RATE_PROMPT = "Оцените, пожалуйста, как мы вам помогли:"
+RATE_THANKS = "Спасибо за оценку!"
+FAQ_STALE = "Этот вопрос уже убрали из списка. Напишите его своими словами."
+BUTTON_STALE = "Кнопка устарела."
 
 # Operators.
 LOGIN_OK = (
@@ -31,13 +41,20 @@ UNKNOWN_COMMAND = "Неизвестная команда. Список кома�
 
 OPERATOR_HELP = (
     "Команды оператора:\n"
+    "/list — мои диалоги и очередь\n"
+    "/who — кто из операторов на линии\n"
     "/next — взять следующего клиента из очереди\n"
     "/use <id> — сделать диалог текущим или взять клиента из очереди вне очереди\n"
     "/done [id] — завершить диалог (по умолчанию текущий)\n"
     "/history <id> [N] — последние N сообщений клиента\n"
-    "/logout — выйти\n"
-    "Обычные сообщения (текст, фото, файлы) уходят клиенту текущего диалога.\n"
-    "<id> — короткий номер клиента (#3) или его Telegram id."
+    "/transfer <id> <линия или имя> — передать диалог другому оператору\n"
+    "/note <id> <текст> — внутренняя заметка (клиент её не увидит)\n"
+    "/ban <id>, /unban <id> — заблокировать / разблокировать клиента\n"
+    "/stats [today|week] — статистика\n"
+    "/logout — выйти\n\n"
+    "Обычные сообщения (текст, фото, файлы) уходят клиенту текущего диалога. "
+    "Ответ (reply) на сообщение клиента уходит этому клиенту.\n"
+    "<id> — короткий номер клиента (#3) или его Telegram id. Под уведомлениями есть кнопки."
 )
 
 NEW_DIALOG = "Новый клиент {who}. Теперь это ваш текущий диалог."
@@ -78,6 +95,52 @@ CONTENT_NAMES = {
     "dice": "кубик",
 }
 
+QUEUED_NOTICE = "Клиент {who} ждёт в очереди ({position}-й). Все ваши линии заняты."
+WAIT_ALERT = "⏰ Клиент {who} ждёт в очереди уже {waited}."
+UNANSWERED_ALERT = "⏰ Клиент {who} ждёт ответа уже {waited}."
+IDLE_QUESTION = "Вы на связи? Вас ждут клиенты. Напишите что-нибудь, иначе через {minutes} мин. вы будете отключены."
+IDLE_LOGGED_OUT = "Вы долго не отвечали и отключены от линии. Ваши диалоги возвращены в очередь. Войти снова: /operator PIN"
+EDITED_RELAY = "✏️ {who} исправил(а) сообщение:\n{text}"
+REPLY_TARGET_GONE = "Диалог с {who} уже не ваш или закрыт — ответ не отправлен."
+LIST_HEAD_MINE = "Мои диалоги ({count}):"
+LIST_HEAD_QUEUE = "Очередь ({count}):"
+LIST_LINE = "#{id} {name} — {waited}{current}: {last}"
+LIST_EMPTY = "—"
+WHO_LINE = "Линия {seat}: {name} — {count} из {limit}"
+WHO_OFFLINE = "Линия {seat}: не занята"
+TRANSFER_USAGE = "Использование: /transfer <id> <линия или имя оператора>"
+TRANSFER_NO_SEAT = "Оператор «{seat}» не на линии."
+TRANSFER_FULL = "У оператора {name} нет свободных мест."
+TRANSFER_SELF = "Это и так ваш диалог."
+TRANSFER_DONE = "Диалог с {who} передан оператору {name}."
+TRANSFER_RECEIVED = "Вам передан диалог с {who} от оператора {name}. Теперь это ваш текущий диалог."
+NOTE_USAGE = "Использование: /note <id> <текст>"
+NOTE_SAVED = "Заметка к {who} сохранена."
+BAN_USAGE = "Использование: /ban <id> или /unban <id>"
+BANNED = "Клиент {who} заблокирован: его сообщения сохраняются, но не пересылаются."
+UNBANNED = "Клиент {who} разблокирован."
+STATS_USAGE = "Использование: /stats [today|week]"
+STATS_HEAD = "Статистика за {period}:"
+STATS_LINE = (
+    "{who}: открыто {opened}, закрыто {closed}; ожидание в очереди — медиана {wait_p50}, 90% {wait_p90}; "
+    "первый ответ — медиана {first_p50}, 90% {first_p90}; оценка {rating}"
+)
+STATS_TOTAL = "Всего"
+PERIOD_NAMES = {"today": "сегодня", "week": "7 дней"}
+CANNED_USAGE = "Использование: /a <номер или слова из FAQ>. Список: /faq"
+CANNED_NOT_FOUND = "В FAQ нет подходящего ответа. Список: /faq"
+FAQ_LIST_HEAD = "Ответы из FAQ (отправить клиенту: /a <номер>):"
+FAQ_EMPTY = "FAQ пуст."
+FAQ_BROKEN = "⚠️ Файл FAQ не обновлён, бот отвечает по прежней версии: {problem}"
+HERE_THANKS = "Спасибо, вы на линии."
+NEXT_USAGE = "Использование: /next"
+LIST_USAGE = "Использование: /list"
+BUTTON_HERE = "Я здесь"
+BUTTON_TAKE = "Взять"
+BUTTON_HISTORY = "История"
+BUTTON_CLOSE = "Закрыть"
+TAKE_REFUSED_FULL = "У вас нет свободных мест."
+TAKEN_ALREADY = "Этого клиента уже взяли."
 CUSTOMER_BLOCKED = "Клиент {who} заблокировал бота или удалил аккаунт. Диалог закрыт."
 DELIVERY_FAILED = "Не удалось доставить сообщение клиенту {who}: {error}"
 CANNOT_COPY = "[{kind}: переслать не удалось]"
@@ -86,6 +149,15 @@ CANNOT_COPY = "[{kind}: переслать не удалось]"
 def content_name(content_type: str) -> str:
     """Name a message kind for a person ("фото", "голосовое сообщение")."""
     return CONTENT_NAMES.get(content_type, content_type)
+
+
+def seconds_text(seconds: float | None) -> str:
+    """Say a short duration: "45 с", "3 мин", "1 ч 5 мин"; "—" for none."""
+    if seconds is None:
+        return "—"
+    if seconds < 60:
+        return f"{round(seconds)} с"
+    return minutes_text(seconds)
 
 
 def minutes_text(seconds: float) -> str:
