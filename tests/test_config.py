@@ -32,6 +32,14 @@ def test_values_and_paths():
     assert config.queued_reply == "Место: {position}"
 
 
+def test_experience_settings():
+    config = load_config({**BASE, "WORKING_HOURS": "Mon-Fri 09:00-18:00", "TIMEZONE": "Europe/Moscow",
+                          "WAIT_ALERT_MINUTES": "0.5", "OPERATOR_IDLE_MINUTES": "15", "CSAT_ENABLED": "no"})
+    assert len(config.working_hours.windows) == 5 and str(config.timezone) == "Europe/Moscow"
+    assert (config.wait_alert_seconds, config.operator_idle_seconds, config.csat_enabled) == (30, 900, False)
+    assert load_config(BASE).working_hours.always_open
+
+
 def test_relative_database_path_is_the_project_folder_not_the_working_directory(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     config = load_config({**BASE, "DATABASE_URL": "sqlite:///./data/x.db"})
@@ -55,6 +63,13 @@ def test_relative_database_path_is_the_project_folder_not_the_working_directory(
     ("PROTECT_CONTENT", "maybe"),
     ("TELEGRAM_API_URL", "api.telegram.org"),
     ("LOG_LEVEL", "LOUD"),
+    ("WORKING_HOURS", "будни с 9 до 6"),
+    ("TIMEZONE", "Mars/Olympus"),
+    ("AUTO_REPLY_OFF_HOURS", "Откроемся {when}"),
+    ("FLOOD_MAX_MESSAGES", "0"),
+    ("WAIT_ALERT_MINUTES", "-5"),
+    ("OPERATOR_IDLE_MINUTES", "вечно"),
+    ("CSAT_ENABLED", "может быть"),
 ])
 def test_bad_values_name_their_key(key, value):
     with pytest.raises(ConfigError) as error:

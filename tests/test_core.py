@@ -104,3 +104,73 @@ def test_relay_caption(header, caption, expected):
 ])
 def test_describe_person(first, username, last, expected):
     assert core.describe_person(first, username, 3, last) == expected
+
+
+@pytest.mark.parametrize("position, slots, average, expected", [
+    (1, 3, 600, 600), (3, 3, 600, 600), (4, 3, 600, 1200), (7, 2, 300, 1200),
+    (1, 3, None, core.DEFAULT_DIALOG_SECONDS), (1, 0, 600, None),
+])
+def test_estimate_wait(position, slots, average, expected):
+    assert core.estimate_wait(position, slots, average) == expected
+
+
+@pytest.mark.parametrize("told, position, last_told, now, expected", [
+    (6, 3, 0, 700, True),       # halved, cooldown over
+    (6, 3, 0, 100, False),      # halved, but within the cooldown
+    (6, 5, 0, 700, False),      # barely moved
+    (6, 5, 0, 15 * 60, True),   # waited long
+    (None, 4, None, 15 * 60, True),
+])
+def test_should_retell_place(told, position, last_told, now, expected):
+    assert core.should_retell_place(told, position, last_told, 0.0, now, 600) is expected
+
+
+@pytest.mark.parametrize("count, limit, exceeded", [(20, 20, False), (21, 20, True), (1, 1, False), (2, 1, True)])
+def test_flood_exceeded(count, limit, exceeded):
+    assert core.flood_exceeded(count, limit) is exceeded
+
+
+@pytest.mark.parametrize("last_seen, asked, now, waiting, step", [
+    (0, None, 299, True, None),
+    (0, None, 300, True, "ask"),
+    (0, None, 900, False, None),       # nobody waits: no question
+    (0, 300, 599, True, None),
+    (0, 300, 600, True, "logout"),
+    (400, 300, 650, True, None),       # answered after the question: counting starts again
+    (400, 300, 700, True, "ask"),
+])
+def test_idle_step(last_seen, asked, now, waiting, step):
+    assert core.idle_step(last_seen, asked, now, 300, waiting) == step
+
+
+def test_idle_logout_off_when_zero():
+    assert core.idle_step(0, None, 10**6, 0, True) is None
+
+
+@pytest.mark.parametrize("values, share, expected", [
+    ([], 0.5, None), ([5], 0.9, 5), ([1, 2, 3, 4], 0.5, 2), (list(range(1, 11)), 0.9, 9),
+])
+def test_percentile(values, share, expected):
+    assert core.percentile(values, share) == expected
+
+
+def test_summarize_per_operator_and_total():
+    facts = [
+        core.DialogFacts("Ольга", 0, 60, 90, 300, 5),
+        core.DialogFacts("Ольга", 0, 120, None, None, None),
+        core.DialogFacts("Павел", 0, 30, 40, 100, 3),
+        core.DialogFacts(None, 0, None, None, None, None),
+    ]
+    olga, pavel, total = core.summarize(facts)
+    assert (olga.who, olga.opened, olga.closed, olga.wait_p50, olga.first_p50, olga.rating) == (
+        "Ольга", 2, 1, 60, 30, 5)
+    assert (pavel.opened, pavel.rating) == (1, 3)
+    assert (total.who, total.opened, total.closed, total.rating) == (None, 4, 2, 4)
+
+
+@pytest.mark.parametrize("data, expected", [
+    ("take:12", ("take", (12,))), ("rate:4:5", ("rate", (4, 5))), ("here", ("here", ())),
+    ("take:x", None), ("take:-1", None), ("", None), ("t@ke:1", None),
+])
+def test_parse_button(data, expected):
+    assert core.parse_button(data) == expected
