@@ -160,10 +160,13 @@ class Bot:
                 except Exception as exc:  # noqa: BLE001 - a poison update must not stop the loop
                     self.seats.load(tx.seats())
                     error = f"{type(exc).__name__}: {exc}"
+                    # The exception's text may quote a customer's words: only its type goes above DEBUG.
+                    log.debug("update %s failed: %s", row.update_id, error, exc_info=True)
                     if tx.inbox_failed(row, error, ctx.now):
-                        log.error("update %s set aside after repeated failures: %s", row.update_id, error)
+                        log.error("update %s set aside after repeated failures (%s); see the dead_letters table",
+                                  row.update_id, type(exc).__name__)
                     else:
-                        log.warning("update %s failed, will retry: %s", row.update_id, error, exc_info=True)
+                        log.warning("update %s failed (%s), will retry", row.update_id, type(exc).__name__)
                     break  # later rows wait, so one customer's messages stay in order
 
     def _context(self, tx) -> Context:
@@ -185,12 +188,9 @@ class Bot:
 
     def _backup_if_due(self) -> None:
         try:
-            path = ops.maybe_backup(self.config, datetime.now())
+            ops.maybe_backup(self.config, datetime.now())  # logs the new file itself
         except (sqlite3.Error, OSError):
             log.exception("database backup failed; will retry in an hour")
-            return
-        if path is not None:
-            log.info("database backed up to %s", path)
 
     def run(self) -> int:
         """Run until a signal or a fatal condition; return the exit code."""

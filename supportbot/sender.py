@@ -71,6 +71,7 @@ class Sender:
         self.buckets: dict[int, TokenBucket] = {}
         self.global_bucket = TokenBucket(rate_per_second, max(1.0, rate_per_second), clock())
         self.paused_until = 0.0
+        self.last_429: tuple[int | None, float] = (None, float("-inf"))
         self.backoff = 0.0
         self.outage_since: float | None = None
         self.last_loaded = 0
@@ -212,9 +213,7 @@ class Sender:
                 elif failure.kind in ("network", "server"):
                     self._outage(now, failure)
                 elif failure.kind == "rate":
-                    self.ready_at[row.chat_id] = now + failure.retry_after
-                    log.warning("Telegram asked to slow down for chat %s: retry after %ss",
-                                row.chat_id, failure.retry_after)
+                    self._slow_down(row.chat_id, failure.retry_after, now)
                 elif failure.kind == "blocked":
                     event = _failure_event(row, failure)
                     for dropped in self._drop_chat(row.chat_id):  # every later row would get 403 as well
@@ -229,6 +228,17 @@ class Sender:
         storage.record_deliveries(sent=sent, retries=retries, failed=failed, now=time.time())
         for outbox_id, error, _event in failed:
             log.warning("outbox row %s set aside: %s", outbox_id, error)
+
+    def _slow_down(self, chat_id: int, retry_after: float, now: float) -> None:
+        """Wait exactly retry_after for this chat; a 429 for two chats within a second means the limit is global."""
+        self.ready_at[chat_id] = now + retry_after
+        last_chat, last_at = self.last_429
+        if last_chat != chat_id and now - last_at < 1.0:
+            self.paused_until = max(self.paused_until, now + retry_after)
+            log.warning("Telegram asked to slow down overall: pausing all sending for %ss", retry_after)
+        else:
+            log.warning("Telegram asked to slow down for chat %s: retry after %ss", chat_id, retry_after)
+        self.last_429 = (chat_id, now)
 
     def _pop(self, row: OutboxRow) -> None:
         queue_ = self.chats.get(row.chat_id)

@@ -13,8 +13,11 @@ import platform
 import random
 import re
 import shutil
+import socket
 import sqlite3
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from contextlib import contextmanager
@@ -60,8 +63,21 @@ class BenchTelegram(FakeTelegram):
             self.send_attempts = 0
             self.send_429 = 0
             self.polls: list[float] = []
+            self.last_push = 0.0
+
+    def _track_connection(self, conn, add):
+        # The fake writes an answer's headers and body in two send()s; with Nagle's algorithm on, the body
+        # waits for the client's delayed ACK (~40 ms on Linux) and every call looks 40 ms slow. Real Bot API
+        # servers do not stall like that, so the benchmark turns Nagle off on the fake's side.
+        if add:
+            try:
+                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                pass
+        super()._track_connection(conn, add)
 
     def _push(self, kind, obj):
+        self.last_push = time.monotonic()
         if kind == "message":
             found = MARK.search(obj.get("text") or "")
             if found:
@@ -114,7 +130,7 @@ def make_bot(workdir: Path, api: BenchTelegram, *, pin_list: Sequence[str], **se
     BotProcess (the tests' runner) raises SEND_RATE_PER_SECOND to 1000; a benchmark of the
     defaults must put 25 back.
     """
-    env = {"SEND_RATE_PER_SECOND": "25", "LOG_LEVEL": "WARNING"}
+    env = {"SEND_RATE_PER_SECOND": "25", "LOG_LEVEL": "INFO"}
     env.update(settings)
     return BotProcess(workdir, api, pins=",".join(pin_list), **env)
 
@@ -176,6 +192,35 @@ def scratch_dir(prefix: str) -> Iterator[Path]:
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
+
+
+@contextmanager
+def profiled(pid: int, name: str) -> Iterator[None]:
+    """With BENCH_PROFILE_DIR set, sample the bot with py-spy while the block runs, into
+    BENCH_PROFILE_DIR/<name>-<pid>.txt as collapsed stacks; otherwise do nothing."""
+    folder = os.environ.get("BENCH_PROFILE_DIR")
+    if not folder:
+        yield
+        return
+    spy = Path(sys.executable).with_name("py-spy")
+    out = Path(folder) / f"{name}-{pid}.txt"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # BENCH_PROFILE_MODE: idle (every thread, waiting too), gil (only the thread holding the GIL), cpu.
+    mode = os.environ.get("BENCH_PROFILE_MODE", "idle")
+    idle = {"idle": ["--idle"], "gil": ["--gil"]}.get(mode, [])
+    proc = subprocess.Popen([str(spy), "record", "--pid", str(pid), "--rate", "250", *idle, "--threads",
+                             "--format", "raw", "--output", str(out), "--nonblocking"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)  # let py-spy attach before the measured work starts
+    try:
+        yield
+    finally:
+        proc.send_signal(2)  # SIGINT: py-spy writes its output and exits
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
 
 
 # --- /proc ----------------------------------------------------------------------------------

@@ -228,3 +228,20 @@ def test_crashes_at_random_moments_lose_nothing_and_apply_nothing_twice(api, mak
     assert refused == 0
     print(f"kills={len(kills)} duplicates={duplicates}")
     assert duplicates <= len(kills) * 4  # at most the calls in flight at each kill
+
+
+def test_429_on_several_chats_at_once_pauses_all_sending(api, make_bot):
+    # Two sends a second: the first two go out together, the third would follow half a second later.
+    bot = make_bot(AUTO_REPLY_COOLDOWN_MINUTES="0", SEND_RATE_PER_SECOND="2").start()
+    people = [api.user(4000 + i, f"Г{i}") for i in range(3)]
+    api.fail_next("sendMessage", 429, "Too Many Requests: retry after 2", retry_after=2, times=2)
+    for person in people:
+        api.send_text(person, "привет")
+    bot.wait_processed(timeout=30)
+    sends = [c for c in api.calls_to("sendMessage")]
+    limited = [c for c in sends if c.status == 429]
+    assert len(limited) == 2
+    third = next(c for c in sends if c.params["chat_id"] not in {c.params["chat_id"] for c in limited})
+    assert third.time - limited[-1].time >= 1.9  # everyone waited, not only the two limited chats
+    for person in people:
+        assert texts_in(api, person) == [texts.NO_OPERATORS]

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from supportbot import texts
+from tests.botproc import BotProcess
+from tests.fakegram import FakeTelegram
 from tests.test_flow import login, texts_in, wait_text
 
 
@@ -121,3 +123,28 @@ def test_bad_settings_stop_the_start_with_one_line(api, make_bot):
         lines = bot.output().strip().splitlines()
         assert len(lines) == 1 and key in lines[0], lines
         assert "Traceback" not in bot.output()
+
+
+def test_logs_never_hold_the_token_and_hold_pins_and_messages_only_at_debug(tmp_path):
+    with FakeTelegram(token="5555:AAH-secret-token-value") as api:
+        _check_logs(api, tmp_path)
+
+
+def _check_logs(api, tmp_path):
+    for level in ("INFO", "DEBUG"):
+        (tmp_path / level).mkdir()
+        bot = BotProcess(tmp_path / level, api, LOG_LEVEL=level, OPERATOR_PINS="987654,2222").start()
+        olga, anna = api.user(900, "Ольга"), api.user(501, "Анна")
+        api.send_text(olga, "/operator 987654")
+        api.send_text(olga, "/operator 111111")  # a wrong guess is not logged either
+        api.send_text(anna, "мой секретный адрес Ленина 5")
+        wait_text(api, olga, "мой секретный адрес", count=1 if level == "INFO" else 2)
+        api.push_update({"message": {"message_id": 1, "chat": "секретный яд", "date": 0}})
+        bot.wait_processed()
+        assert bot.stop() == 0
+        logged = bot.output() + (tmp_path / level / "logs" / "supportbot.log").read_text(encoding="utf-8")
+        secret = api.token.split(":", 1)[1]
+        assert secret not in logged
+        if level == "INFO":
+            assert "987654" not in logged and "111111" not in logged
+            assert "секретный" not in logged
