@@ -642,13 +642,10 @@ def cmd_use(ctx: Context, seat: int, msg: IncomingMessage) -> None:
     if ref is None:
         ctx.say(msg.chat_id, texts.USE_USAGE)
         return
-    found = _customer_and_dialog(ctx, msg.chat_id, ref)
+    found = _queued_or_mine(ctx, seat, msg.chat_id, ref)
     if found is None:
         return
     customer, dialog = found
-    if dialog.state is DialogState.ACTIVE and dialog.seat != seat:
-        ctx.say(msg.chat_id, texts.NOT_YOUR_DIALOG.format(who=customer.label, seat=dialog.seat))
-        return
     if dialog.state is DialogState.QUEUED and len(ctx.tx.seat_dialogs(seat)) >= ctx.config.operator_chat_limit:
         ctx.say(msg.chat_id, texts.NEXT_FULL.format(count=len(ctx.tx.seat_dialogs(seat))))
         return
@@ -667,13 +664,10 @@ def cmd_done(ctx: Context, seat: int, msg: IncomingMessage) -> None:
             return
         customer = ctx.tx.customer(dialog.customer_id)
     else:
-        found = _customer_and_dialog(ctx, msg.chat_id, ref)
+        found = _queued_or_mine(ctx, seat, msg.chat_id, ref)
         if found is None:
             return
         customer, dialog = found
-        if dialog.state is DialogState.ACTIVE and dialog.seat != seat:
-            ctx.say(msg.chat_id, texts.NOT_YOUR_DIALOG.format(who=customer.label, seat=dialog.seat))
-            return
     close(ctx, seat, msg.chat_id, customer, dialog)
 
 
@@ -930,6 +924,15 @@ def _customer_and_dialog(ctx: Context, chat_id: int, ref: int) -> tuple[Customer
         ctx.say(chat_id, texts.NO_OPEN_DIALOG.format(who=customer.label))
         return None
     return customer, dialog
+
+
+def _queued_or_mine(ctx: Context, seat: int, chat_id: int, ref: int) -> tuple[Customer, Dialog] | None:
+    """The customer's open dialog if it waits in the queue or is this seat's; otherwise say why."""
+    found = _customer_and_dialog(ctx, chat_id, ref)
+    if found is not None and found[1].state is DialogState.ACTIVE and found[1].seat != seat:
+        ctx.say(chat_id, texts.NOT_YOUR_DIALOG.format(who=found[0].label, seat=found[1].seat))
+        return None
+    return found
 
 
 OPERATOR_HANDLERS: dict[str, Callable[[Context, int, IncomingMessage], None]] = {
