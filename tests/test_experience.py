@@ -308,3 +308,16 @@ def test_canned_answers_and_a_broken_faq_file(api, make_bot, tmp_path):
     wait_text(api, anna, FAQ[1].answer[:30], count=2)
     bot.wait_processed()
     assert len([t for t in texts_in(api, olga) if "Файл FAQ не обновлён" in t]) == 1
+
+
+def test_a_waiting_customer_asking_in_their_own_words_gets_the_right_faq_answer(api, bot):
+    returns = next(e for e in FAQ if e.questions[0] == "Как вернуть товар?")
+    anna = api.user(501, "Анна")
+    api.send_text(anna, "здрасте можно вернуть куртку если не подошла??")
+    wait_text(api, anna, "Возможно, это ответ на ваш вопрос")
+    assert texts_in(api, anna)[-1] == texts.FAQ_PREFIX.format(answer=returns.answer)
+    boris = api.user(502, "Борис")
+    api.send_text(boris, "мой заказ 4521 пришёл мятый, что за безобразие")  # no FAQ entry fits
+    wait_text(api, boris, "нет операторов")
+    bot.wait_processed()
+    assert texts_in(api, boris) == [texts.NO_OPERATORS]
