@@ -13,7 +13,6 @@ import platform
 import random
 import re
 import shutil
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -21,6 +20,7 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -39,6 +39,18 @@ PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 def marked(number: int, words: str = "") -> str:
     """A customer's text carrying `number`; FAQ-proof nonsense so no FAQ answer is added."""
     return f"qz{number}qz {words}".strip()
+
+
+@dataclass(frozen=True)
+class Marks:
+    """What BenchTelegram recorded, copied out under its lock."""
+    pushed: dict[int, float]
+    relayed: dict[int, tuple[float, int]]
+    sends: list[tuple[float, int, str, str]]
+    polls: list[float]
+    send_attempts: int
+    send_429: int
+    last_push: float
 
 
 class BenchTelegram(FakeTelegram):
@@ -64,17 +76,6 @@ class BenchTelegram(FakeTelegram):
             self.send_429 = 0
             self.polls: list[float] = []
             self.last_push = 0.0
-
-    def _track_connection(self, conn, add):
-        # The fake writes an answer's headers and body in two send()s; with Nagle's algorithm on, the body
-        # waits for the client's delayed ACK (~40 ms on Linux) and every call looks 40 ms slow. Real Bot API
-        # servers do not stall like that, so the benchmark turns Nagle off on the fake's side.
-        if add:
-            try:
-                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            except OSError:
-                pass
-        super()._track_connection(conn, add)
 
     def _push(self, kind, obj):
         self.last_push = time.monotonic()
@@ -107,8 +108,15 @@ class BenchTelegram(FakeTelegram):
         return result
 
     def count(self, what: str) -> int:
+        """How many entries one record has ("pushed", "relayed", "sends", "polls")."""
         with self._cond:
             return len(getattr(self, what))
+
+    def snapshot(self) -> "Marks":
+        """A consistent copy of what was recorded."""
+        with self._cond:
+            return Marks(dict(self.pushed), dict(self.relayed), list(self.sends), list(self.polls),
+                         self.send_attempts, self.send_429, self.last_push)
 
     def sends_to(self, chat_ids, since: float = 0.0) -> list[tuple[float, int, str, str]]:
         """Accepted sends to any of `chat_ids` at or after `since`."""
@@ -145,9 +153,7 @@ def start_bot(bot: BotProcess, timeout: float = 30.0) -> float:
                  what="the bot's first getUpdates")
     if bot.proc.poll() is not None:
         raise RuntimeError(f"the bot exited with {bot.proc.returncode}:\n{bot.output()[-3000:]}")
-    with api._cond:
-        first = api.polls[before]
-    return first - started
+    return api.snapshot().polls[before] - started
 
 
 def settled(bot: BotProcess) -> bool:
