@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 30.0
 MAX_BAD_REQUEST_TRIES = 3
+SENT_IDS_KEPT = 10_000
 PER_CHAT_BURST = 3
 
 
@@ -71,6 +72,7 @@ class Sender:
         self.buckets: dict[int, TokenBucket] = {}
         self.global_bucket = TokenBucket(rate_per_second, max(1.0, rate_per_second), clock())
         self.paused_until = 0.0
+        self.sent_ids: dict[int, int | None] = {}
         self.last_429: tuple[int | None, float] = (None, float("-inf"))
         self.backoff = 0.0
         self.outage_since: float | None = None
@@ -111,23 +113,24 @@ class Sender:
         try:
             while True:
                 with self.cond:
-                    if self.stopping and not self.in_flight:
+                    if self.stopping and not self.in_flight and not self.outcomes:
                         break
                     outcomes, self.outcomes = self.outcomes, []
                     load = self.new_rows
                     self.new_rows = False
-                if outcomes:
-                    self._record(storage, outcomes)
+                    writes = self._settle(outcomes)
                 if load:
                     self._load(storage)
                 with self.cond:
-                    if self.stopping:
-                        if self.in_flight and not self.outcomes:
-                            self.cond.wait(0.5)
-                        continue
-                    delay = self._dispatch()
+                    # Hand out the next calls before writing: the write may wait for the processor's lock.
+                    delay = None if self.stopping else self._dispatch()
+                if writes:
+                    storage.record_deliveries(now=time.time(), **writes)
+                    for outbox_id, error, _event in writes["failed"]:
+                        log.warning("outbox row %s set aside: %s", outbox_id, error)
+                with self.cond:
                     if not self.outcomes and not self.new_rows:
-                        self.cond.wait(delay)
+                        self.cond.wait(0.5 if self.stopping else delay)
         finally:
             for _ in range(self.workers):
                 self.jobs.put(None)
@@ -176,7 +179,9 @@ class Sender:
         payload = dict(row.payload)
         for reference, key in (("reply_to_outbox", "reply_to_message_id"), ("target_outbox", "message_id")):
             if payload.get(reference) is not None:
-                payload[key] = self.storage.sent_message_id(payload.pop(reference))
+                outbox_id = payload.pop(reference)
+                payload[key] = (self.sent_ids[outbox_id] if outbox_id in self.sent_ids
+                                else self.storage.sent_message_id(outbox_id))
         return OutboxRow(row.id, row.chat_id, row.kind, payload, row.message_id, row.attempts)
 
     def _work(self) -> None:
@@ -199,35 +204,42 @@ class Sender:
 
     # --- outcomes --------------------------------------------------------------------
 
-    def _record(self, storage: Storage, outcomes: list[Outcome]) -> None:
+    def _settle(self, outcomes: list[Outcome]) -> dict | None:
+        """Apply call outcomes to the in-memory queues (caller holds the lock); return the rows to write."""
+        if not outcomes:
+            return None
         now = self.clock()
         sent, retries, failed = [], [], []
-        with self.cond:
-            for outcome in outcomes:
-                row, failure = outcome.row, outcome.failure
-                self.in_flight.discard(row.chat_id)
-                if failure is None:
-                    sent.append((row.id, outcome.result_message_id))
-                    self._pop(row)
-                    self._outage_over(now)
-                elif failure.kind in ("network", "server"):
-                    self._outage(now, failure)
-                elif failure.kind == "rate":
-                    self._slow_down(row.chat_id, failure.retry_after, now)
-                elif failure.kind == "blocked":
-                    event = _failure_event(row, failure)
-                    for dropped in self._drop_chat(row.chat_id):  # every later row would get 403 as well
-                        failed.append((dropped.id, failure.description, event if dropped.id == row.id else None))
-                elif row.attempts + 1 >= MAX_BAD_REQUEST_TRIES or failure.kind in ("unauthorized", "conflict"):
-                    failed.append((row.id, failure.description, _failure_event(row, failure)))
-                    self._pop(row)
-                else:
-                    retries.append((row.id, failure.description))
-                    self._replace_head(row)
-                    self.ready_at[row.chat_id] = now + 2.0
-        storage.record_deliveries(sent=sent, retries=retries, failed=failed, now=time.time())
-        for outbox_id, error, _event in failed:
-            log.warning("outbox row %s set aside: %s", outbox_id, error)
+        for outcome in outcomes:
+            row, failure = outcome.row, outcome.failure
+            self.in_flight.discard(row.chat_id)
+            if failure is None:
+                sent.append((row.id, outcome.result_message_id))
+                self._remember_sent(row.id, outcome.result_message_id)
+                self._pop(row)
+                self._outage_over(now)
+            elif failure.kind in ("network", "server"):
+                self._outage(now, failure)
+            elif failure.kind == "rate":
+                self._slow_down(row.chat_id, failure.retry_after, now)
+            elif failure.kind == "blocked":
+                event = _failure_event(row, failure)
+                for dropped in self._drop_chat(row.chat_id):  # every later row would get 403 as well
+                    failed.append((dropped.id, failure.description, event if dropped.id == row.id else None))
+            elif row.attempts + 1 >= MAX_BAD_REQUEST_TRIES or failure.kind in ("unauthorized", "conflict"):
+                failed.append((row.id, failure.description, _failure_event(row, failure)))
+                self._pop(row)
+            else:
+                retries.append((row.id, failure.description))
+                self._replace_head(row)
+                self.ready_at[row.chat_id] = now + 2.0
+        return {"sent": sent, "retries": retries, "failed": failed}
+
+    def _remember_sent(self, outbox_id: int, message_id: int | None) -> None:
+        # Replies and edits of later rows refer to this one before its "sent" mark is written.
+        self.sent_ids[outbox_id] = message_id
+        if len(self.sent_ids) > SENT_IDS_KEPT:
+            del self.sent_ids[next(iter(self.sent_ids))]
 
     def _slow_down(self, chat_id: int, retry_after: float, now: float) -> None:
         """Wait exactly retry_after for this chat; a 429 for two chats within a second means the limit is global."""
