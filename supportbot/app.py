@@ -15,7 +15,6 @@ import threading
 import time
 from datetime import datetime
 from logging.handlers import RotatingFileHandler
-from pathlib import Path
 
 from . import handlers, ops, texts
 from .config import Config
@@ -35,6 +34,9 @@ EXIT_TOKEN_REJECTED = 4
 MAX_BACKOFF = 30.0
 BATCH = 100
 BACKUP_CHECK_SECONDS = 3600.0
+PRUNE_EVERY_SECONDS = 3600.0
+INBOX_KEEP_SECONDS = 2 * 86400  # Telegram re-delivers unconfirmed updates for 24 hours at most
+OUTBOX_KEEP_SECONDS = 30 * 86400  # replies and edits refer to sent messages this long
 TICK_SECONDS = 1.0  # timed duties (albums, alerts) and the FAQ file check
 STOP_GRACE_SECONDS = 3.0
 
@@ -67,6 +69,7 @@ class Bot:
                              per_chat_rate=config.send_rate_per_chat)
         self.faq = FaqFile(config.faq_path, **_faq_options(config))
         self.seats = SeatRegistry(config.pins)
+        self.next_prune = 0.0
 
     def halt(self, code: int) -> None:
         """Stop the bot with an exit code."""
@@ -124,11 +127,15 @@ class Bot:
         backoff = 0.0
         try:
             while not self.stop.is_set():
-                try:
-                    if time.monotonic() >= next_tick:
-                        next_tick = time.monotonic() + TICK_SECONDS
+                if time.monotonic() >= next_tick:
+                    next_tick = time.monotonic() + TICK_SECONDS
+                    try:
                         self._tick(storage)
-                        self.sender.wake()
+                    except Exception:  # noqa: BLE001 - timed duties must never stop the updates
+                        log.exception("timed duties failed; trying again at the next tick")
+                        self.seats.load(storage.seats())
+                    self.sender.wake()
+                try:
                     rows = storage.new_inbox(BATCH)
                     if not rows:
                         with self.inbox_cond:
@@ -178,11 +185,18 @@ class Bot:
         with storage.transaction() as tx:
             ctx = self._context(tx)
             if problem:
-                log.error("FAQ file not reloaded, keeping the last good one: %s", problem)
-                handlers.tell_operators(ctx, texts.FAQ_BROKEN.format(problem=problem))
+                self._faq_problem(ctx, problem)
             elif problem == "":
                 log.info("FAQ reloaded: %d entries", len(self.faq.matcher.entries))
             handlers.tick(ctx)
+            if time.time() >= self.next_prune:
+                self.next_prune = time.time() + PRUNE_EVERY_SECONDS
+                tx.prune(done_before=time.time() - INBOX_KEEP_SECONDS, sent_before=time.time() - OUTBOX_KEEP_SECONDS)
+
+    def _faq_problem(self, ctx: Context, problem: str) -> None:
+        log.error("FAQ file not loaded, keeping the last good one (%d entries): %s",
+                  len(self.faq.matcher.entries), problem)
+        handlers.tell_operators(ctx, texts.FAQ_BROKEN.format(problem=problem))
 
     # --- running -----------------------------------------------------------------
 
@@ -196,7 +210,10 @@ class Bot:
         """Run until a signal or a fatal condition; return the exit code."""
         storage = Storage(self.config.database_path)
         with storage.transaction() as tx:
-            handlers.startup(self._context(tx))
+            ctx = self._context(tx)
+            handlers.startup(ctx)
+            if self.faq.error:
+                self._faq_problem(ctx, self.faq.error)
         storage.close()
         self.sender.start()
         threads = [threading.Thread(target=self.poll, name="poller", daemon=True),
@@ -206,7 +223,7 @@ class Bot:
         log.info("supportbot started: %d seats, database %s", len(self.config.pins), self.config.database_path)
         next_backup = 0.0
         while not self.stop.wait(0.5):  # a timed wait keeps Ctrl+C responsive on Windows
-            if not all(t.is_alive() for t in threads):
+            if not all(t.is_alive() for t in threads + self.sender.threads):
                 log.error("a worker thread died; stopping")
                 self.halt(1)
             if time.monotonic() >= next_backup:

@@ -6,9 +6,10 @@ ConfigError naming the key; `__main__` turns it into one line and exit code 2.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import tzinfo
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from typing import Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -112,8 +113,12 @@ def parse_database_url(url: str) -> Path:
 
 def _project_path(value: str) -> Path:
     # Task Scheduler starts programs in System32: relative paths mean the project folder.
+    if re.match(r"^/[A-Za-z]:[/\\]", value):
+        value = value[1:]  # sqlite:////C:/shop/support.db names C:/shop/support.db
     path = Path(value)
-    return path if path.is_absolute() else (PROJECT_DIR / path).resolve()
+    if path.is_absolute() or PureWindowsPath(value).is_absolute():
+        return path
+    return (PROJECT_DIR / path).resolve()
 
 
 def _env_file_path() -> Path | None:
@@ -129,7 +134,11 @@ def _environment(env_file: Path | None) -> dict[str, str]:
 
     merged: dict[str, str] = {}
     if env_file is not None and env_file.is_file():
-        merged.update({k: v for k, v in dotenv_values(env_file, encoding="utf-8-sig").items() if v is not None})
+        try:
+            values = dotenv_values(env_file, encoding="utf-8-sig")
+        except UnicodeDecodeError:  # Notepad of older Windows saves "ANSI", i.e. cp1251
+            values = dotenv_values(env_file, encoding="cp1251")
+        merged.update({k: v for k, v in values.items() if v is not None})
     merged.update(os.environ)  # real environment variables win over .env
     return merged
 
@@ -216,7 +225,7 @@ class _Reader:
         raw = self._raw(key)
         if raw is None:
             return default
-        if not raw.isdigit():
+        if not (raw.isascii() and raw.isdigit()):
             raise ConfigError(key, f"ожидается целое число, а указано {raw!r}")
         value = int(raw)
         if not low <= value <= high:

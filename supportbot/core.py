@@ -6,7 +6,10 @@ passed in. The dialog state machine lives here and only here.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import math
+import secrets
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -210,6 +213,20 @@ def after_failed_login(failures: int, now: float) -> tuple[int, float | None]:
     if failures >= LOGIN_MAX_FAILURES:
         return 0, now + LOGIN_LOCK_SECONDS
     return failures, None
+
+
+def pin_fingerprint(pin: str, salt: str | None = None) -> tuple[str, str]:
+    """Return (salt, hash) of a PIN, so a seat can tell later whether its PIN was changed."""
+    salt = salt or secrets.token_hex(8)
+    digest = hashlib.pbkdf2_hmac("sha256", pin.encode("utf-8"), salt.encode("ascii"), 50_000).hex()
+    return salt, digest
+
+
+def pin_still_valid(pin: str | None, salt: str | None, digest: str | None) -> bool:
+    """Tell whether a seat's remembered fingerprint belongs to the PIN now configured for it."""
+    if pin is None or not salt or not digest:
+        return False
+    return hmac.compare_digest(pin_fingerprint(pin, salt)[1], digest)
 
 
 # --- arguments --------------------------------------------------------------

@@ -127,11 +127,18 @@ def handle_event(ctx: Context, event: core.Event) -> None:
 
 
 def startup(ctx: Context) -> None:
-    """Duties at start: retire seats whose PIN is gone; give customers their command menu."""
+    """Duties at start: log out seats whose PIN was changed or removed; give customers their command menu."""
+    pins = ctx.config.pins
     for row in ctx.tx.seats():
-        if row.seat > len(ctx.config.pins) and row.tg_user_id is not None:
+        if row.tg_user_id is None:
+            continue
+        pin = pins[row.seat - 1] if row.seat <= len(pins) else None
+        if not core.pin_still_valid(pin, *ctx.tx.seat_pin(row.seat)):
             ctx.tx.requeue_at_head(ctx.tx.seat_dialogs(row.seat), ctx.now)
             ctx.tx.seat_logout(row.seat)
+            ctx.say(row.chat_id, texts.PIN_CHANGED)
+            ctx.send(SetCommands(row.chat_id))
+    ctx.seats.load(ctx.tx.seats())
     ctx.send(SetCommands(0, CUSTOMER_COMMANDS, scope="all_private_chats"))
 
 
@@ -145,15 +152,23 @@ def handle_message(ctx: Context, msg: IncomingMessage) -> None:
     if msg.edited:
         handle_edit(ctx, msg)
         return
-    if msg.command == "operator":
+    seat = ctx.seats.seat_of_user(msg.sender.user_id)
+    if msg.command == "operator" or (seat is None and _looks_like_login(ctx, msg)):
         operator_login(ctx, msg)
         return
-    seat = ctx.seats.seat_of_user(msg.sender.user_id)
     if seat is not None:
         ctx.tx.seat_seen(seat, ctx.now)
         operator_message(ctx, seat, msg)
     else:
         customer_message(ctx, msg)
+
+
+def _looks_like_login(ctx: Context, msg: IncomingMessage) -> bool:
+    """A PIN sent as "/operator1234" or "/opertor 1234" is still a PIN: never relay it, delete it."""
+    if msg.command is None or msg.command in ("start", "help"):
+        return False
+    glued = msg.command.removeprefix("operator")
+    return msg.args.strip() in ctx.config.pins or glued in ctx.config.pins
 
 
 def handle_membership(ctx: Context, change: MembershipChange) -> None:
@@ -178,7 +193,8 @@ def handle_delivery_failure(ctx: Context, failure: DeliveryFailure) -> None:
     customer = ctx.tx.customer_by_chat(failure.chat_id)
     dialog = ctx.tx.open_dialog(customer.id) if customer else None
     if dialog is not None and dialog.state is DialogState.ACTIVE and dialog.seat in ctx.seats.online:
-        ctx.say(ctx.seats.chat_of(dialog.seat), texts.DELIVERY_FAILED.format(who=customer.label, error=failure.error))
+        ctx.say(ctx.seats.chat_of(dialog.seat), texts.DELIVERY_FAILED.format(who=customer.label, error=failure.error),
+                customer_id=customer.id)
 
 
 # --- customers ----------------------------------------------------------------
@@ -197,7 +213,7 @@ def customer_message(ctx: Context, msg: IncomingMessage) -> None:
         store_incoming(ctx, customer, None, msg, suppressed=True)
         return
     limit = ctx.config.flood_max_messages
-    flooded = core.flood_exceeded(tx.recent_incoming_count(customer.id, ctx.now - 60, limit + 1) + 1, limit)
+    flooded = core.flood_exceeded(tx.recent_incoming_count(customer.id, msg.date - 60, limit + 1) + 1, limit)
     dialog = tx.open_dialog(customer.id)
     is_new = dialog is None
     if is_new:
@@ -211,7 +227,7 @@ def customer_message(ctx: Context, msg: IncomingMessage) -> None:
     if dialog.state is DialogState.ACTIVE:
         deliver_pending(ctx, dialog)
         return
-    if is_new and ctx.shop_open:
+    if is_new and ctx.shop_open and tx.queue_head().id == dialog.id:  # nobody waits ahead of them
         seat = core.choose_seat(tx.seat_loads(list(ctx.seats.online)), ctx.config.operator_chat_limit)
         if seat is not None:
             assign(ctx, dialog, seat, texts.NEW_DIALOG)
@@ -219,7 +235,7 @@ def customer_message(ctx: Context, msg: IncomingMessage) -> None:
         for other in ctx.seats.online:
             ctx.say(ctx.seats.chat_of(other), texts.QUEUED_NOTICE.format(
                 who=customer.label, position=tx.queue_position(dialog)),
-                customer_buttons(customer.id, take=True), customer_id=customer.id)
+                dialog_buttons(customer.id, dialog.id, take=texts.BUTTON_TAKE), customer_id=customer.id)
     if core.auto_reply_due(customer.last_auto_reply_at, ctx.now, ctx.config.cooldown_seconds):
         queued_auto_reply(ctx, customer, dialog, msg.text)
 
@@ -231,7 +247,8 @@ def store_incoming(ctx: Context, customer: Customer, dialog: Dialog | None, msg:
         customer_id=customer.id, dialog_id=dialog.id if dialog else None, direction="in",
         author=customer.first_name, author_user_id=customer.tg_user_id, content_type=msg.content_type,
         body=msg.text, file_id=msg.file_id, tg_chat_id=msg.chat_id, tg_message_id=msg.message_id,
-        relayed=suppressed, now=ctx.now, media_group_id=msg.media_group_id, edit_of=edit_of, suppressed=suppressed,
+        relayed=suppressed, now=ctx.now, media_group_id=None if edit_of else msg.media_group_id, edit_of=edit_of,
+        suppressed=suppressed, tg_date=msg.date,
     )
 
 
@@ -373,16 +390,21 @@ def assign(ctx: Context, dialog: Dialog, seat: int, notice: str, **extra: str) -
     waited = ctx.now - (dialog.queued_at or ctx.now)
     dialog = ctx.tx.assign(dialog, seat, ctx.now)
     customer = ctx.tx.customer(dialog.customer_id)
-    ctx.say(ctx.seats.chat_of(seat), notice.format(who=customer.label, waited=texts.minutes_text(waited), **extra),
-            customer_buttons(customer.id, take=False), customer_id=customer.id)
+    is_current = ctx.tx.current_dialog(seat).id == dialog.id
+    ctx.say(ctx.seats.chat_of(seat),
+            notice.format(who=customer.label, waited=texts.minutes_text(waited),
+                          current=texts.NOW_CURRENT if is_current else texts.NOT_CURRENT, **extra),
+            dialog_buttons(customer.id, dialog.id, take=None if is_current else texts.BUTTON_MAKE_CURRENT),
+            customer_id=customer.id)
     deliver_pending(ctx, dialog)
     bot_say(ctx, customer, dialog, texts.OPERATOR_JOINED.format(name=ctx.seats.name_of(seat)))
 
 
-def customer_buttons(customer_id: int, *, take: bool) -> core.Buttons:
-    row = [(texts.BUTTON_HISTORY, f"hist:{customer_id}"), (texts.BUTTON_CLOSE, f"close:{customer_id}")]
+def dialog_buttons(customer_id: int, dialog_id: int, *, take: str | None) -> core.Buttons:
+    """Buttons under a notice: [take or make current], history, close; they carry the dialog's id."""
+    row = [(texts.BUTTON_HISTORY, f"hist:{customer_id}"), (texts.BUTTON_CLOSE, f"close:{dialog_id}")]
     if take:
-        row.insert(0, (texts.BUTTON_TAKE, f"take:{customer_id}"))
+        row.insert(0, (take, f"take:{dialog_id}"))
     return (tuple(row),)
 
 
@@ -410,7 +432,8 @@ def chat_unreachable(ctx: Context, chat_id: int) -> None:
         return
     ctx.tx.close_dialog(dialog, "blocked", ctx.now)
     if dialog.state is DialogState.ACTIVE and dialog.seat in ctx.seats.online:
-        ctx.say(ctx.seats.chat_of(dialog.seat), texts.CUSTOMER_BLOCKED.format(who=customer.label))
+        ctx.say(ctx.seats.chat_of(dialog.seat), texts.CUSTOMER_BLOCKED.format(who=customer.label),
+                customer_id=customer.id)
         after_close(ctx, dialog.seat)
 
 
@@ -433,6 +456,8 @@ def button_faq(ctx: Context, seat: int | None, press: ButtonPress, numbers: tupl
         return texts.FAQ_STALE
     entry = entries[numbers[0] - 1]
     customer = ctx.tx.upsert_customer(press.sender, press.chat_id, ctx.now)
+    if customer.banned:
+        return ""
     bot_say(ctx, customer, ctx.tx.open_dialog(customer.id), entry.answer)
     return ""
 
@@ -450,15 +475,22 @@ def button_rate(ctx: Context, seat: int | None, press: ButtonPress, numbers: tup
     return texts.RATE_THANKS
 
 
-def _operator_button(action: Callable[[Context, int, int, Customer, Dialog | None], str]):
-    """Wrap an operator's button: only online operators, and the customer must still exist."""
+def _operator_button(action: Callable[[Context, int, int, Customer, Dialog | None], str], *, by_dialog: bool):
+    """Wrap an operator's button: only online operators; a dialog button works only while that dialog is open."""
     def handler(ctx: Context, seat: int | None, press: ButtonPress, numbers: tuple[int, ...]) -> str:
         if seat is None or len(numbers) != 1:
             return texts.BUTTON_STALE
-        customer = ctx.tx.customer(numbers[0])
+        if by_dialog:
+            dialog = ctx.tx.dialog(numbers[0])
+            if dialog is None or dialog.state is DialogState.CLOSED:
+                return texts.BUTTON_STALE
+            customer = ctx.tx.customer(dialog.customer_id)
+        else:
+            customer = ctx.tx.customer(numbers[0])
+            dialog = None
         if customer is None:
             return texts.BUTTON_STALE
-        return action(ctx, seat, press.chat_id, customer, ctx.tx.open_dialog(customer.id))
+        return action(ctx, seat, press.chat_id, customer, dialog)
     return handler
 
 
@@ -498,9 +530,9 @@ def _here(ctx: Context, seat: int | None, press: ButtonPress, numbers: tuple[int
 BUTTON_HANDLERS = {
     "faq": button_faq,
     "rate": button_rate,
-    "take": _operator_button(_take),
-    "hist": _operator_button(_history),
-    "close": _operator_button(_close),
+    "take": _operator_button(_take, by_dialog=True),
+    "hist": _operator_button(_history, by_dialog=False),
+    "close": _operator_button(_close, by_dialog=True),
     "here": _here,
 }
 
@@ -517,7 +549,9 @@ def operator_login(ctx: Context, msg: IncomingMessage) -> None:
     if locked:
         ctx.say(chat, texts.LOGIN_LOCKED.format(minutes=core.wait_minutes(locked)))
         return
-    pin = msg.args.strip()
+    pin = msg.args.strip() or msg.command.removeprefix("operator")
+    if msg.command != "operator" and not msg.args.strip():
+        ctx.send(DeleteMessage(chat, msg.message_id))
     if not pin:
         ctx.say(chat, texts.LOGIN_USAGE)
         return
@@ -542,7 +576,7 @@ def operator_login(ctx: Context, msg: IncomingMessage) -> None:
     if previous is not None:
         ctx.say(previous.chat_id, texts.SEAT_TAKEN_OVER.format(seat=seat))
         ctx.send(SetCommands(previous.chat_id))
-    tx.seat_login(seat, user, chat, ctx.now)
+    tx.seat_login(seat, user, chat, ctx.now, *core.pin_fingerprint(pin))
     ctx.seats.load(tx.seats())
     ctx.say(chat, texts.LOGIN_OK.format(seat=seat, limit=ctx.config.operator_chat_limit))
     ctx.send(SetCommands(chat, OPERATOR_COMMANDS))
@@ -578,8 +612,13 @@ def forward_to_customer(ctx: Context, seat: int, msg: IncomingMessage) -> None:
 
 def _reply_target(ctx: Context, seat: int, msg: IncomingMessage) -> Dialog | None:
     customer_id = ctx.tx.customer_of_sent_message(msg.chat_id, msg.reply_to_message_id)
+    if customer_id is None:  # a reply to the operator's own earlier answer
+        own = ctx.tx.message_by_telegram_id(msg.chat_id, msg.reply_to_message_id)
+        customer_id = own.customer_id if own is not None else None
     if customer_id is None:
-        return ctx.tx.current_dialog(seat)  # a reply to something else: the current dialog as usual
+        # Guessing could hand one customer's words to another: refuse instead.
+        ctx.say(msg.chat_id, texts.REPLY_UNKNOWN)
+        return None
     dialog = ctx.tx.open_dialog(customer_id)
     if dialog is None or dialog.state is not DialogState.ACTIVE or dialog.seat != seat:
         ctx.say(msg.chat_id, texts.REPLY_TARGET_GONE.format(who=ctx.tx.customer(customer_id).label))
@@ -602,6 +641,8 @@ def release_seat(ctx: Context, seat: int) -> None:
     chat = ctx.seats.chat_of(seat)
     name = ctx.seats.name_of(seat)
     dialogs = ctx.tx.seat_dialogs(seat)
+    for dialog in dialogs:
+        deliver_pending(ctx, dialog, flush_albums=True)
     ctx.tx.seat_logout(seat)
     ctx.seats.load(ctx.tx.seats())
     ctx.send(SetCommands(chat))
@@ -613,11 +654,17 @@ def release_seat(ctx: Context, seat: int) -> None:
         else:
             hand_over(ctx, dialog, other, name)
     ctx.tx.requeue_at_head(back_to_queue, ctx.now)
+    for dialog in back_to_queue:
+        queued = ctx.tx.dialog(dialog.id)
+        position = ctx.tx.queue_position(queued)
+        bot_say(ctx, ctx.tx.customer(dialog.customer_id), queued, texts.REQUEUED.format(position=position))
+        ctx.tx.set_told_position(dialog.id, position)
 
 
 def hand_over(ctx: Context, dialog: Dialog, seat: int, from_name: str) -> None:
     """Move an active dialog to another seat with its recent history."""
     customer = ctx.tx.customer(dialog.customer_id)
+    deliver_pending(ctx, dialog, flush_albums=True)
     assign(ctx, dialog, seat, texts.TRANSFER_RECEIVED, name=from_name)
     send_history(ctx, ctx.seats.chat_of(seat), customer, HANDOVER_HISTORY)
 
@@ -673,25 +720,29 @@ def cmd_done(ctx: Context, seat: int, msg: IncomingMessage) -> None:
 
 def close(ctx: Context, seat: int, chat_id: int, customer: Customer, dialog: Dialog) -> None:
     """Close a dialog: the customer is thanked (and asked to rate), the seat refilled."""
+    if dialog.state is DialogState.ACTIVE:
+        deliver_pending(ctx, dialog, flush_albums=True)  # an album still gathering goes out first
     ctx.tx.close_dialog(dialog, "done", ctx.now)
     bot_say(ctx, customer, dialog, ctx.config.closed_reply)
     if ctx.config.csat_enabled and dialog.state is DialogState.ACTIVE:
         stars = tuple((str(n), f"rate:{dialog.id}:{n}") for n in range(1, 6))
         bot_say(ctx, customer, dialog, texts.RATE_PROMPT, (stars,))
-    ctx.say(chat_id, texts.DONE_OK.format(who=customer.label))
+    ctx.say(chat_id, texts.DONE_OK.format(who=customer.label), customer_id=customer.id)
     after_close(ctx, seat)
 
 
 def after_close(ctx: Context, seat: int) -> None:
-    """Refill a seat from the queue; otherwise make its latest remaining dialog current."""
+    """Refill a seat from the queue; a single remaining dialog becomes current, among several the operator picks."""
     fill_seat(ctx, seat)
     if ctx.tx.current_dialog(seat) is not None:
         return
     remaining = ctx.tx.seat_dialogs(seat)
-    if remaining:
-        latest = remaining[-1]
-        ctx.tx.set_current(seat, latest.id)
-        ctx.say(ctx.seats.chat_of(seat), texts.CURRENT_SET.format(who=ctx.tx.customer(latest.customer_id).label))
+    if len(remaining) == 1:
+        customer = ctx.tx.customer(remaining[0].customer_id)
+        ctx.tx.set_current(seat, remaining[0].id)
+        ctx.say(ctx.seats.chat_of(seat), texts.CURRENT_SET.format(who=customer.label), customer_id=customer.id)
+    elif remaining:
+        ctx.say(ctx.seats.chat_of(seat), texts.CHOOSE_CURRENT)
 
 
 def cmd_history(ctx: Context, seat: int, msg: IncomingMessage) -> None:
@@ -785,7 +836,8 @@ def cmd_transfer(ctx: Context, seat: int, msg: IncomingMessage) -> None:
         ctx.say(msg.chat_id, texts.TRANSFER_USAGE)
         return
     target_name = parts[1].strip()
-    target = int(target_name) if target_name.isdigit() else ctx.seats.seat_by_name(target_name)
+    target = int(target_name) if target_name.isascii() and target_name.isdigit() else \
+        ctx.seats.seat_by_name(target_name)
     if target not in ctx.seats.online:
         ctx.say(msg.chat_id, texts.TRANSFER_NO_SEAT.format(seat=target_name))
         return
@@ -803,7 +855,8 @@ def cmd_transfer(ctx: Context, seat: int, msg: IncomingMessage) -> None:
         ctx.say(msg.chat_id, texts.TRANSFER_FULL.format(name=ctx.seats.name_of(target)))
         return
     hand_over(ctx, dialog, target, ctx.seats.name_of(seat))
-    ctx.say(msg.chat_id, texts.TRANSFER_DONE.format(who=customer.label, name=ctx.seats.name_of(target)))
+    ctx.say(msg.chat_id, texts.TRANSFER_DONE.format(who=customer.label, name=ctx.seats.name_of(target)),
+            customer_id=customer.id)
     after_close(ctx, seat)
 
 
@@ -823,7 +876,7 @@ def cmd_note(ctx: Context, seat: int, msg: IncomingMessage) -> None:
         author=ctx.seats.name_of(seat), author_user_id=msg.sender.user_id, content_type="text", body=parts[1],
         file_id=None, tg_chat_id=msg.chat_id, tg_message_id=msg.message_id, relayed=True, now=ctx.now,
     )
-    ctx.say(msg.chat_id, texts.NOTE_SAVED.format(who=customer.label))
+    ctx.say(msg.chat_id, texts.NOTE_SAVED.format(who=customer.label), customer_id=customer.id)
 
 
 def cmd_ban(ctx: Context, seat: int, msg: IncomingMessage) -> None:
@@ -963,6 +1016,9 @@ def tick(ctx: Context) -> None:
         dialog = ctx.tx.dialog(dialog_id)
         if dialog.seat in ctx.seats.online:
             deliver_pending(ctx, dialog, flush_albums=True)
+    if ctx.seats.online and ctx.shop_open:
+        for seat in list(ctx.seats.online):  # opening time, a raised limit, dialogs put back at start
+            fill_seat(ctx, seat)
     if ctx.seats.online:
         alert_long_waits(ctx)
         remind_unanswered(ctx)
@@ -975,7 +1031,8 @@ def alert_long_waits(ctx: Context) -> None:
         customer = ctx.tx.customer(dialog.customer_id)
         text = texts.WAIT_ALERT.format(who=customer.label, waited=texts.minutes_text(ctx.now - dialog.queued_at))
         for seat in ctx.seats.online:
-            ctx.say(ctx.seats.chat_of(seat), text, customer_buttons(customer.id, take=True), customer_id=customer.id)
+            ctx.say(ctx.seats.chat_of(seat), text, dialog_buttons(customer.id, dialog.id, take=texts.BUTTON_TAKE),
+                    customer_id=customer.id)
         ctx.tx.mark_wait_alerted(dialog.id)
 
 
@@ -986,7 +1043,7 @@ def remind_unanswered(ctx: Context) -> None:
         customer = ctx.tx.customer(dialog.customer_id)
         ctx.say(ctx.seats.chat_of(dialog.seat),
                 texts.UNANSWERED_ALERT.format(who=customer.label, waited=texts.minutes_text(ctx.now - message.created_at)),
-                customer_buttons(customer.id, take=False), customer_id=customer.id)
+                dialog_buttons(customer.id, dialog.id, take=texts.BUTTON_MAKE_CURRENT), customer_id=customer.id)
         ctx.tx.mark_unanswered_alerted(dialog.id, message.id)
 
 
@@ -1008,12 +1065,16 @@ def check_idle_seats(ctx: Context) -> None:
     if ctx.config.operator_idle_seconds <= 0:
         return
     queue_waiting = ctx.tx.queue_head() is not None
-    unanswered = {d.seat for d, _m in ctx.tx.unanswered_dialogs(ctx.now)}
+    unanswered = ctx.tx.seats_with_unanswered()
     for row in ctx.tx.seats():  # fresh rows: last_seen_at changes with every operator message
         if row.seat not in ctx.seats.online:
             continue
+        waiting = queue_waiting or row.seat in unanswered
+        if not waiting and row.idle_asked_at is not None:
+            ctx.tx.set_idle_asked(row.seat, None)  # a question about customers long gone does not count
+            continue
         step = core.idle_step(row.last_seen_at or 0, row.idle_asked_at, ctx.now, ctx.config.operator_idle_seconds,
-                              queue_waiting or row.seat in unanswered)
+                              waiting)
         if step == "ask":
             minutes = core.wait_minutes(ctx.config.operator_idle_seconds)
             ctx.say(row.chat_id, texts.IDLE_QUESTION.format(minutes=minutes), (((texts.BUTTON_HERE, "here"),),))

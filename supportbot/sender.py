@@ -73,6 +73,7 @@ class Sender:
         self.global_bucket = TokenBucket(rate_per_second, max(1.0, rate_per_second), clock())
         self.paused_until = 0.0
         self.sent_ids: dict[int, int | None] = {}
+        self.unwritten: list[dict] = []
         self.last_429: tuple[int | None, float] = (None, float("-inf"))
         self.backoff = 0.0
         self.outage_since: float | None = None
@@ -110,31 +111,47 @@ class Sender:
     def _run(self) -> None:
         storage = Storage(self.db_path, synchronous="NORMAL")  # a lost "sent" mark only means a resend
         self.storage = storage
+        backoff = 0.0
         try:
             while True:
-                with self.cond:
-                    if self.stopping and not self.in_flight and not self.outcomes:
+                try:
+                    if self._step(storage):
                         break
-                    outcomes, self.outcomes = self.outcomes, []
-                    load = self.new_rows
-                    self.new_rows = False
-                    writes = self._settle(outcomes)
-                if load:
-                    self._load(storage)
-                with self.cond:
-                    # Hand out the next calls before writing: the write may wait for the processor's lock.
-                    delay = None if self.stopping else self._dispatch()
-                if writes:
-                    storage.record_deliveries(now=time.time(), **writes)
-                    for outbox_id, error, _event in writes["failed"]:
-                        log.warning("outbox row %s set aside: %s", outbox_id, error)
-                with self.cond:
-                    if not self.outcomes and not self.new_rows:
-                        self.cond.wait(0.5 if self.stopping else delay)
+                    backoff = 0.0
+                except Exception:  # noqa: BLE001 - a database hiccup must not end all sending
+                    log.exception("the sender could not record its work; retrying")
+                    backoff = min(MAX_BACKOFF, backoff * 2 if backoff else 1.0)
+                    with self.cond:
+                        self.cond.wait(backoff)
         finally:
             for _ in range(self.workers):
                 self.jobs.put(None)
             storage.close()
+
+    def _step(self, storage: Storage) -> bool:
+        """One turn of the scheduler; True when it is time to stop."""
+        with self.cond:
+            if self.stopping and not self.in_flight and not self.outcomes and not self.unwritten:
+                return True
+            outcomes, self.outcomes = self.outcomes, []
+            load = self.new_rows
+            self.new_rows = False
+            writes = self._settle(outcomes)
+        if writes:
+            self.unwritten.append(writes)
+        if load:
+            self._load(storage)
+        with self.cond:
+            # Hand out the next calls before writing: the write may wait for the processor's lock.
+            delay = None if self.stopping else self._dispatch()
+        while self.unwritten:  # kept until written, so a failed write is retried, not forgotten
+            storage.record_deliveries(now=time.time(), **self.unwritten[0])
+            for outbox_id, error, _event in self.unwritten.pop(0)["failed"]:
+                log.warning("outbox row %s set aside: %s", outbox_id, error)
+        with self.cond:
+            if not self.outcomes and not self.new_rows:
+                self.cond.wait(0.5 if self.stopping else delay)
+        return False
 
     def _load(self, storage: Storage) -> None:
         rows = storage.pending_outbox(self.last_loaded)

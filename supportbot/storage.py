@@ -132,6 +132,13 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
         "ALTER TABLE seats ADD COLUMN idle_asked_at REAL",
         "CREATE INDEX messages_by_dialog ON messages(dialog_id, id)",
     ]),
+    ("seat PIN fingerprints, Telegram's message dates, pruning", [
+        "ALTER TABLE seats ADD COLUMN pin_salt TEXT",
+        "ALTER TABLE seats ADD COLUMN pin_hash TEXT",
+        "ALTER TABLE messages ADD COLUMN tg_date REAL",
+        "CREATE INDEX inbox_by_received ON inbox(received_at) WHERE status = 'done'",
+        "CREATE INDEX outbox_by_sent ON outbox(sent_at) WHERE status = 'sent'",
+    ]),
 ]
 
 INBOX_MAX_ATTEMPTS = 3
@@ -472,38 +479,38 @@ class Tx:
     def _queue_tail(self) -> int:
         return self._one("SELECT COALESCE(MAX(queue_pos), 0) FROM dialogs WHERE state = 'queued'")[0]
 
+    def _move(self, dialog: Dialog, new: DialogState, sql: str, params: tuple) -> None:
+        """Run a state-changing UPDATE only if the dialog is still in the state the caller saw."""
+        core.check_transition(dialog.state, new)
+        cur = self.conn.execute(f"{sql} WHERE id = ? AND state = ?", (*params, dialog.id, dialog.state.value))
+        if cur.rowcount != 1:
+            raise core.InvalidTransition(f"dialog {dialog.id} is no longer {dialog.state}")
+
     def assign(self, dialog: Dialog, seat: int, now: float) -> Dialog:
-        """Give a dialog to a seat and make it that seat's current dialog."""
-        core.check_transition(dialog.state, DialogState.ACTIVE)
-        self.conn.execute(
-            "UPDATE dialogs SET state = 'active', seat = ?, queue_pos = NULL, assigned_at = ?,"
-            " operator_name = (SELECT first_name FROM seats WHERE seat = ?) WHERE id = ?",
-            (seat, now, seat, dialog.id),
-        )
-        self.conn.execute(
-            "UPDATE seats SET current_dialog_id = ?, last_assigned_at = ? WHERE seat = ?", (dialog.id, now, seat)
-        )
+        """Give a dialog to a seat; it becomes the seat's current dialog only if the seat has none."""
+        self._move(dialog, DialogState.ACTIVE,
+                   "UPDATE dialogs SET state = 'active', seat = ?, queue_pos = NULL, assigned_at = ?,"
+                   " operator_name = (SELECT first_name FROM seats WHERE seat = ?)", (seat, now, seat))
+        self.conn.execute("UPDATE seats SET last_assigned_at = ? WHERE seat = ?", (now, seat))
+        if self.current_dialog(seat) is None:
+            self.set_current(seat, dialog.id)
         return self.dialog(dialog.id)
 
     def requeue_at_head(self, dialogs: list[Dialog], now: float) -> None:
         """Put active dialogs back at the head of the queue, keeping their order."""
         head = self._one("SELECT COALESCE(MIN(queue_pos), 1) FROM dialogs WHERE state = 'queued'")[0]
         for offset, dialog in enumerate(reversed(dialogs), start=1):
-            core.check_transition(dialog.state, DialogState.QUEUED)
-            self.conn.execute(
-                "UPDATE dialogs SET state = 'queued', seat = NULL, queue_pos = ?, queued_at = COALESCE(queued_at, ?)"
-                " WHERE id = ?",
-                (head - offset, now, dialog.id),
-            )
+            # Waiting starts again: alerts and the place told count from now.
+            self._move(dialog, DialogState.QUEUED,
+                       "UPDATE dialogs SET state = 'queued', seat = NULL, queue_pos = ?, queued_at = ?,"
+                       " wait_alerted = 0, told_position = NULL", (head - offset, now))
             self.conn.execute("UPDATE seats SET current_dialog_id = NULL WHERE current_dialog_id = ?", (dialog.id,))
 
     def close_dialog(self, dialog: Dialog, reason: str, now: float) -> None:
         """Close a dialog and clear it as anyone's current dialog."""
-        core.check_transition(dialog.state, DialogState.CLOSED)
-        self.conn.execute(
-            "UPDATE dialogs SET state = 'closed', queue_pos = NULL, closed_at = ?, close_reason = ? WHERE id = ?",
-            (now, reason, dialog.id),
-        )
+        self._move(dialog, DialogState.CLOSED,
+                   "UPDATE dialogs SET state = 'closed', queue_pos = NULL, closed_at = ?, close_reason = ?",
+                   (now, reason))
         self.conn.execute("UPDATE seats SET current_dialog_id = NULL WHERE current_dialog_id = ?", (dialog.id,))
 
     def queue_position(self, dialog: Dialog) -> int:
@@ -547,16 +554,22 @@ class Tx:
         ).fetchall()
         return [SeatRow(**dict(r)) for r in rows]
 
-    def seat_login(self, seat: int, person: Person, chat_id: int, now: float) -> None:
-        """Make `person` the operator of `seat`, keeping its dialogs."""
+    def seat_login(self, seat: int, person: Person, chat_id: int, now: float, pin_salt: str, pin_hash: str) -> None:
+        """Make `person` the operator of `seat`, keeping its dialogs; remember which PIN opened it."""
         self.conn.execute(
-            "INSERT INTO seats (seat, tg_user_id, chat_id, first_name, username, logged_in_at, last_seen_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)"
+            "INSERT INTO seats (seat, tg_user_id, chat_id, first_name, username, logged_in_at, last_seen_at,"
+            " idle_asked_at, pin_salt, pin_hash) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)"
             " ON CONFLICT (seat) DO UPDATE SET tg_user_id = excluded.tg_user_id, chat_id = excluded.chat_id,"
             " first_name = excluded.first_name, username = excluded.username,"
-            " logged_in_at = excluded.logged_in_at, last_seen_at = excluded.last_seen_at",
-            (seat, person.user_id, chat_id, person.first_name, person.username, now, now),
+            " logged_in_at = excluded.logged_in_at, last_seen_at = excluded.last_seen_at, idle_asked_at = NULL,"
+            " pin_salt = excluded.pin_salt, pin_hash = excluded.pin_hash",
+            (seat, person.user_id, chat_id, person.first_name, person.username, now, now, pin_salt, pin_hash),
         )
+
+    def seat_pin(self, seat: int) -> tuple[str | None, str | None]:
+        """The salt and hash of the PIN that opened a seat."""
+        row = self._one("SELECT pin_salt, pin_hash FROM seats WHERE seat = ?", (seat,))
+        return (None, None) if row is None else (row["pin_salt"], row["pin_hash"])
 
     def seat_logout(self, seat: int) -> None:
         self.conn.execute(
@@ -593,14 +606,15 @@ class Tx:
         author_user_id: int | None, content_type: str, body: str | None, file_id: str | None,
         tg_chat_id: int | None, tg_message_id: int | None, relayed: bool, now: float,
         media_group_id: str | None = None, edit_of: int | None = None, suppressed: bool = False,
+        tg_date: float | None = None,
     ) -> int:
         """Store one message of a conversation; return its id."""
         cur = self.conn.execute(
             "INSERT INTO messages (customer_id, dialog_id, direction, author, author_user_id, content_type, body,"
-            " file_id, tg_chat_id, tg_message_id, relayed, created_at, media_group_id, edit_of, suppressed)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " file_id, tg_chat_id, tg_message_id, relayed, created_at, media_group_id, edit_of, suppressed, tg_date)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (customer_id, dialog_id, direction, author, author_user_id, content_type, body, file_id,
-             tg_chat_id, tg_message_id, int(relayed), now, media_group_id, edit_of, int(suppressed)),
+             tg_chat_id, tg_message_id, int(relayed), now, media_group_id, edit_of, int(suppressed), tg_date),
         )
         return cur.lastrowid
 
@@ -631,10 +645,11 @@ class Tx:
         return found[0] if found else None
 
     def recent_incoming_count(self, customer_id: int, since: float, at_most: int) -> int:
-        """Count a customer's messages since a time, looking at no more than the last `at_most`."""
+        """Count a customer's messages written (by Telegram's clock) since a time, among the last `at_most`."""
         return self._one(
-            "SELECT COUNT(*) FROM (SELECT created_at FROM messages WHERE customer_id = ? AND direction = 'in'"
-            " ORDER BY id DESC LIMIT ?) WHERE created_at >= ?",
+            "SELECT COUNT(*) FROM (SELECT COALESCE(tg_date, created_at) AS written FROM messages"
+            " WHERE customer_id = ? AND direction = 'in' AND edit_of IS NULL ORDER BY id DESC LIMIT ?)"
+            " WHERE written >= ?",
             (customer_id, at_most, since),
         )[0]
 
@@ -692,6 +707,20 @@ class Tx:
     def mark_wait_alerted(self, dialog_id: int) -> None:
         self.conn.execute("UPDATE dialogs SET wait_alerted = 1 WHERE id = ?", (dialog_id,))
 
+    def seats_with_unanswered(self) -> set[int]:
+        """Seats with an active dialog whose latest message is the customer's."""
+        rows = self.conn.execute(
+            "SELECT DISTINCT d.seat FROM dialogs d JOIN messages m ON m.id = (SELECT MAX(id) FROM messages"
+            "   WHERE dialog_id = d.id AND direction IN ('in', 'out') AND suppressed = 0)"
+            " WHERE d.state = 'active' AND m.direction = 'in'"
+        ).fetchall()
+        return {r[0] for r in rows}
+
+    def prune(self, done_before: float, sent_before: float) -> None:
+        """Forget applied updates and delivered outbox rows older than the given times."""
+        self.conn.execute("DELETE FROM inbox WHERE status = 'done' AND received_at < ?", (done_before,))
+        self.conn.execute("DELETE FROM outbox WHERE status = 'sent' AND sent_at < ?", (sent_before,))
+
     def unanswered_dialogs(self, last_before: float) -> list[tuple[Dialog, StoredMessage]]:
         """Active dialogs whose latest message is the customer's, older than a time, not reminded about yet."""
         rows = self.conn.execute(
@@ -738,7 +767,7 @@ class Tx:
     def seat_seen(self, seat: int, now: float) -> None:
         self.conn.execute("UPDATE seats SET last_seen_at = ? WHERE seat = ?", (now, seat))
 
-    def set_idle_asked(self, seat: int, now: float) -> None:
+    def set_idle_asked(self, seat: int, now: float | None) -> None:
         self.conn.execute("UPDATE seats SET idle_asked_at = ? WHERE seat = ?", (now, seat))
 
     # --- links between sent messages and customers -------------------------------------------------

@@ -12,7 +12,6 @@ import logging
 import re
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass
 
 import requests
@@ -153,7 +152,7 @@ class TelegramClient:
         # Module globals of apihelper: every bot in this process uses them.
         apihelper.API_URL = api_url + "/bot{0}/{1}"
         apihelper.FILE_URL = api_url + "/file/bot{0}/{1}"
-        apihelper.CUSTOM_REQUEST_SENDER = _SessionPerThread(urllib.request.getproxies()).request
+        apihelper.CUSTOM_REQUEST_SENDER = _SessionPerThread(api_url).request
 
     def get_me(self) -> dict:
         """Return the bot's own User."""
@@ -268,13 +267,15 @@ class _SessionPerThread:
     """Send telebot's requests through one requests.Session per thread, renewed every 10 minutes.
 
     requests normally re-reads the proxy environment (and, on Windows, the registry) and ~/.netrc on
-    every call; that was most of the bot's CPU per message. Proxies are read once at start instead.
+    every call; that was most of the bot's CPU per message. The same settings (proxies with no_proxy
+    applied, REQUESTS_CA_BUNDLE) are worked out once, for the API's address, by requests itself.
     """
 
     LIFETIME = 600.0
 
-    def __init__(self, proxies: dict[str, str]):
-        self.proxies = proxies
+    def __init__(self, api_url: str):
+        settings = requests.Session().merge_environment_settings(api_url, {}, None, None, None)
+        self.proxies, self.verify = settings["proxies"], settings["verify"]
         self.local = threading.local()
 
     def request(self, method, url, params=None, files=None, timeout=None, proxies=None):
@@ -285,6 +286,7 @@ class _SessionPerThread:
             session = requests.Session()
             session.trust_env = False
             session.proxies.update(self.proxies)
+            session.verify = self.verify
             self.local.session, self.local.born = session, time.monotonic()
         return session.request(method, url, params=params, files=files, timeout=timeout, proxies=proxies)
 

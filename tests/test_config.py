@@ -40,6 +40,19 @@ def test_experience_settings():
     assert load_config(BASE).working_hours.always_open
 
 
+def test_windows_absolute_database_url_keeps_its_drive():
+    config = load_config({**BASE, "DATABASE_URL": "sqlite:////C:/Магазин/support.db"})
+    assert str(config.database_path).replace("\\", "/") == "C:/Магазин/support.db"
+
+
+def test_env_file_saved_as_ansi_is_read(tmp_path, monkeypatch):
+    env_file = tmp_path / ".env"
+    env_file.write_bytes("TELEGRAM_BOT_TOKEN=1:a\nOPERATOR_PINS=5555\nAUTO_REPLY_CLOSED=Спасибо!\n".encode("cp1251"))
+    for key in ("TELEGRAM_BOT_TOKEN", "OPERATOR_PINS", "AUTO_REPLY_CLOSED"):
+        monkeypatch.delenv(key, raising=False)
+    assert load_config(env_file=env_file).closed_reply == "Спасибо!"
+
+
 def test_relative_database_path_is_the_project_folder_not_the_working_directory(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     config = load_config({**BASE, "DATABASE_URL": "sqlite:///./data/x.db"})
@@ -56,6 +69,7 @@ def test_relative_database_path_is_the_project_folder_not_the_working_directory(
     ("DATABASE_URL", "postgres://x"),
     ("OPERATOR_CHAT_LIMIT", "0"),
     ("OPERATOR_CHAT_LIMIT", "три"),
+    ("OPERATOR_CHAT_LIMIT", "²"),
     ("HISTORY_LIMIT", "500"),
     ("AUTO_REPLY_COOLDOWN_MINUTES", "-1"),
     ("AUTO_REPLY_QUEUED", "Вы {place}-й"),

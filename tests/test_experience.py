@@ -23,7 +23,7 @@ def last_with(api, chat_id, fragment):
 
 
 def test_queue_place_wait_and_the_operator_named_on_take(api, make_bot):
-    bot = make_bot(OPERATOR_CHAT_LIMIT="1").start()
+    make_bot(OPERATOR_CHAT_LIMIT="1").start()
     olga = api.user(900, "Ольга")
     login(api, olga)
     anna, boris = api.user(501, "Анна"), api.user(502, "Борис")
@@ -183,13 +183,22 @@ def test_reply_answers_that_customer_whatever_is_current(api, bot):
     api.send_text(anna, "Вопрос Анны")
     wait_text(api, olga, "Вопрос Анны")
     api.send_text(boris, "Вопрос Бориса")
-    wait_text(api, olga, "Вопрос Бориса")  # Борис is current now
+    wait_text(api, olga, "Вопрос Бориса")
+    notice = last_with(api, 900, "Новый клиент Борис")
+    assert "Текущий диалог не изменился" in notice["text"]  # a new customer never steals the current dialog
+    api.press_button(olga, notice, buttons_of(notice)[0])  # «Сделать текущим»
+    wait_text(api, olga, "Текущий диалог: Борис (#2)")
     anna_relay = last_with(api, 900, "Вопрос Анны")
     api.send_text(olga, "Это для Анны", reply_to=anna_relay["message_id"])
     wait_text(api, anna, "Это для Анны")
     api.send_text(olga, "А это текущему")
     wait_text(api, boris, "А это текущему")
     assert "Это для Анны" not in texts_in(api, boris)
+    login_notice = last_with(api, 900, "Вы вошли как оператор")
+    api.send_text(olga, "Кому это?", reply_to=login_notice["message_id"])  # not about any customer
+    wait_text(api, olga, "Не понял, какому клиенту")
+    bot.wait_processed()
+    assert "Кому это?" not in texts_in(api, anna) + texts_in(api, boris)
 
 
 def test_list_who_transfer_note_ban(api, bot):
@@ -252,7 +261,7 @@ def test_command_menus_for_customers_and_operators(api, bot):
 
 
 def test_waiting_and_unanswered_alerts_come_once(api, make_bot):
-    bot = make_bot(OPERATOR_CHAT_LIMIT="1", WAIT_ALERT_MINUTES="0.05", UNANSWERED_ALERT_MINUTES="0.05").start()
+    make_bot(OPERATOR_CHAT_LIMIT="1", WAIT_ALERT_MINUTES="0.05", UNANSWERED_ALERT_MINUTES="0.05").start()
     olga = api.user(900, "Ольга")
     login(api, olga)
     anna, boris = api.user(501, "Анна"), api.user(502, "Борис")

@@ -111,15 +111,15 @@ def test_full_operators_queue_then_done_hands_over_the_next(api, bot):
 
     api.send_text(olga, "/next")
     wait_text(api, olga, "лимит")
-    api.send_text(olga, "/done")  # current: the latest assigned, Клиент1 (#2)
-    wait_text(api, olga, "Диалог с Клиент1 (#2) завершён")
-    wait_text(api, customers[1], texts.CLOSED)
+    api.send_text(olga, "/done")  # current: the first one, a later assignment does not switch it
+    wait_text(api, olga, "Диалог с Клиент0 (#1) завершён")
+    wait_text(api, customers[0], texts.CLOSED)
     wait_text(api, olga, "Вам передан клиент Клиент2 (#3) из очереди")
     wait_text(api, customers[2], "К вам подключился оператор Ольга")
     bot.wait_processed()
 
-    api.send_text(customers[1], "Ещё вопрос")  # a new dialog after /done
-    wait_text(api, customers[1], "Вы в очереди: 2-й")
+    api.send_text(customers[0], "Ещё вопрос")  # a new dialog after /done
+    wait_text(api, customers[0], "Вы в очереди: 2-й")
 
 
 def test_use_switches_dialogs_and_takes_queued_customers_out_of_turn(api, make_bot):

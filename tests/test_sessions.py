@@ -1,7 +1,6 @@
 """End to end: seats changing hands, logging out, blocking, groups, restarts, bad settings."""
 from __future__ import annotations
 
-from supportbot import texts
 from tests.botproc import BotProcess
 from tests.fakegram import FakeTelegram
 from tests.test_flow import login, texts_in, wait_text
@@ -148,3 +147,50 @@ def _check_logs(api, tmp_path):
         if level == "INFO":
             assert "987654" not in logged and "111111" not in logged
             assert "секретный" not in logged
+
+
+def test_a_changed_pin_logs_its_seat_out_at_the_next_start(api, make_bot):
+    bot = make_bot().start()
+    olga, pavel = api.user(900, "Ольга"), api.user(901, "Павел")
+    login(api, olga, "1111")
+    login(api, pavel, "2222")
+    anna = api.user(501, "Анна")
+    api.send_text(anna, "Вопрос")
+    wait_text(api, olga, "Новый клиент Анна")
+    bot.wait_processed()
+    assert bot.stop() == 0
+    bot.env["OPERATOR_PINS"] = "9999,2222"  # Ольга left the shop; her PIN was replaced
+    bot.start()
+    wait_text(api, olga, "PIN-код вашей линии изменён")
+    wait_text(api, pavel, "Анна (#1)")  # her customer is not lost: Павел takes her from the queue
+    api.send_text(olga, "/history 1")
+    bot.wait_processed()
+    assert not any("История" in t for t in texts_in(api, olga))
+    assert [r[0] for r in bot.query("SELECT tg_user_id FROM seats ORDER BY seat")] == [None, 901]
+
+
+def test_a_raised_chat_limit_fills_the_seat_from_the_queue(api, make_bot):
+    bot = make_bot(OPERATOR_CHAT_LIMIT="1").start()
+    olga = api.user(900, "Ольга")
+    login(api, olga)
+    anna, boris = api.user(501, "Анна"), api.user(502, "Борис")
+    api.send_text(anna, "Первая")
+    wait_text(api, olga, "Новый клиент Анна")
+    api.send_text(boris, "Второй")
+    wait_text(api, boris, "Вы в очереди: 1-й")
+    assert bot.stop() == 0
+    bot.env["OPERATOR_CHAT_LIMIT"] = "2"
+    bot.start()
+    wait_text(api, olga, "Вам передан клиент Борис (#2)")
+
+
+def test_a_pin_in_the_wrong_shape_is_still_deleted_and_never_relayed(api, bot):
+    olga, pavel = api.user(900, "Ольга"), api.user(901, "Павел")
+    login(api, olga, "1111")
+    glued = api.send_text(pavel, "/operator2222")
+    wait_text(api, pavel, "Вы вошли как оператор линии 2")
+    typo = api.send_text(api.user(777, "Ира"), "/opertor 1111")
+    api.wait_for(lambda: {glued["message_id"]} <= set(api.deleted(901)) and typo["message_id"] in api.deleted(777),
+                 what="both PIN messages deleted")
+    bot.wait_processed()
+    assert not any("1111" in t or "2222" in t for t in texts_in(api, olga) + texts_in(api, pavel))

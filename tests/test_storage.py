@@ -53,14 +53,16 @@ def test_queue_order_head_requeue_and_one_open_dialog(db):
     with db.transaction() as tx:
         for uid in (1, 2, 3):
             tx.upsert_customer(Person(uid * 1000, f"c{uid}"), uid * 1000, 0)
-        tx.seat_login(1, Person(9, "Ольга"), 9, 0)
+        tx.seat_login(1, Person(9, "Ольга"), 9, 0, "salt", "hash")
         d1, d2, d3 = (tx.create_dialog(cid, 10.0 + cid) for cid in (1, 2, 3))
         assert [tx.queue_position(d) for d in (d1, d2, d3)] == [1, 2, 3]
         with pytest.raises(sqlite3.IntegrityError):
             tx.create_dialog(1, 20.0)
         a1 = tx.assign(d1, 1, 30.0)
         a2 = tx.assign(tx.dialog(d2.id), 1, 31.0)
-        assert tx.current_dialog(1).id == d2.id
+        assert tx.current_dialog(1).id == d1.id  # a second assignment does not switch the current dialog
+        with pytest.raises(InvalidTransition):
+            tx.assign(d2, 1, 32.0)  # a stale snapshot: d2 is active already
         assert tx.queue_position(tx.dialog(d3.id)) == 1
         tx.requeue_at_head([a1, a2], 40.0)
         assert [tx.queue_head().id] == [d1.id]
