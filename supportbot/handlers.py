@@ -614,7 +614,7 @@ def _reply_target(ctx: Context, seat: int, msg: IncomingMessage) -> Dialog | Non
     customer_id = ctx.tx.customer_of_sent_message(msg.chat_id, msg.reply_to_message_id)
     if customer_id is None:  # a reply to the operator's own earlier answer
         own = ctx.tx.message_by_telegram_id(msg.chat_id, msg.reply_to_message_id)
-        customer_id = own.customer_id if own is not None else None
+        customer_id = own.customer_id if own is not None and own.direction == "out" else None
     if customer_id is None:
         # Guessing could hand one customer's words to another: refuse instead.
         ctx.say(msg.chat_id, texts.REPLY_UNKNOWN)
