@@ -750,9 +750,8 @@ def cmd_history(ctx: Context, seat: int, msg: IncomingMessage) -> None:
     if args is None:
         ctx.say(msg.chat_id, texts.HISTORY_USAGE)
         return
-    customer = ctx.tx.find_customer(args.customer_ref)
+    customer = _find_customer(ctx, msg.chat_id, args.customer_ref)
     if customer is None:
-        ctx.say(msg.chat_id, texts.NO_SUCH_CUSTOMER.format(ref=args.customer_ref))
         return
     send_history(ctx, msg.chat_id, customer, args.limit or ctx.config.history_limit)
 
@@ -866,9 +865,8 @@ def cmd_note(ctx: Context, seat: int, msg: IncomingMessage) -> None:
     if ref is None:
         ctx.say(msg.chat_id, texts.NOTE_USAGE)
         return
-    customer = ctx.tx.find_customer(ref)
+    customer = _find_customer(ctx, msg.chat_id, ref)
     if customer is None:
-        ctx.say(msg.chat_id, texts.NO_SUCH_CUSTOMER.format(ref=ref))
         return
     dialog = ctx.tx.open_dialog(customer.id)
     ctx.tx.add_message(
@@ -892,9 +890,8 @@ def _set_ban(ctx: Context, seat: int, msg: IncomingMessage, *, banned: bool) -> 
     if ref is None:
         ctx.say(msg.chat_id, texts.BAN_USAGE)
         return
-    customer = ctx.tx.find_customer(ref)
+    customer = _find_customer(ctx, msg.chat_id, ref)
     if customer is None:
-        ctx.say(msg.chat_id, texts.NO_SUCH_CUSTOMER.format(ref=ref))
         return
     ctx.tx.set_banned(customer.id, banned)
     ctx.say(msg.chat_id, (texts.BANNED if banned else texts.UNBANNED).format(who=customer.label))
@@ -967,10 +964,17 @@ def tell_operators(ctx: Context, text: str) -> None:
         ctx.say(ctx.seats.chat_of(seat), text)
 
 
-def _customer_and_dialog(ctx: Context, chat_id: int, ref: int) -> tuple[Customer, Dialog] | None:
+def _find_customer(ctx: Context, chat_id: int, ref: int) -> Customer | None:
+    """The customer by short number or Telegram id; otherwise say there is none."""
     customer = ctx.tx.find_customer(ref)
     if customer is None:
         ctx.say(chat_id, texts.NO_SUCH_CUSTOMER.format(ref=ref))
+    return customer
+
+
+def _customer_and_dialog(ctx: Context, chat_id: int, ref: int) -> tuple[Customer, Dialog] | None:
+    customer = _find_customer(ctx, chat_id, ref)
+    if customer is None:
         return None
     dialog = ctx.tx.open_dialog(customer.id)
     if dialog is None:
