@@ -34,7 +34,7 @@ EXIT_TOKEN_REJECTED = 4
 MAX_BACKOFF = 30.0
 BATCH = 100
 BACKUP_CHECK_SECONDS = 3600.0
-PRUNE_EVERY_SECONDS = 3600.0
+PRUNE_EVERY_SECONDS = 60.0  # a batch a minute keeps the write lock short
 INBOX_KEEP_SECONDS = 2 * 86400  # Telegram re-delivers unconfirmed updates for 24 hours at most
 OUTBOX_KEEP_SECONDS = 30 * 86400  # replies and edits refer to sent messages this long
 TICK_SECONDS = 1.0  # timed duties (albums, alerts) and the FAQ file check
@@ -110,7 +110,12 @@ class Bot:
                     backoff, outage_since = 0.0, None
                 rows = [(u["update_id"], update_kind(u), dumps(u)) for u in updates if "update_id" in u]
                 if rows:
-                    storage.add_updates(rows, time.time())
+                    try:
+                        storage.add_updates(rows, time.time())
+                    except sqlite3.Error:  # not confirmed: Telegram hands the same updates over again
+                        log.exception("could not store updates; fetching them again shortly")
+                        self.stop.wait(1.0)
+                        continue
                     offset = max(r[0] for r in rows) + 1
                     with self.inbox_cond:
                         self.inbox_cond.notify_all()

@@ -133,9 +133,13 @@ def startup(ctx: Context) -> None:
         if row.tg_user_id is None:
             continue
         pin = pins[row.seat - 1] if row.seat <= len(pins) else None
-        if not core.pin_still_valid(pin, *ctx.tx.seat_pin(row.seat)):
-            ctx.tx.requeue_at_head(ctx.tx.seat_dialogs(row.seat), ctx.now)
+        salt, digest = ctx.tx.seat_pin(row.seat)
+        if pin is not None and digest is None:  # logged in before seats remembered their PIN
+            ctx.tx.set_seat_pin(row.seat, *core.pin_fingerprint(pin))
+        elif not core.pin_still_valid(pin, salt, digest):
+            dialogs = ctx.tx.seat_dialogs(row.seat)
             ctx.tx.seat_logout(row.seat)
+            requeue_and_tell(ctx, dialogs)
             ctx.say(row.chat_id, texts.PIN_CHANGED)
             ctx.send(SetCommands(row.chat_id))
     ctx.seats.load(ctx.tx.seats())
@@ -153,22 +157,14 @@ def handle_message(ctx: Context, msg: IncomingMessage) -> None:
         handle_edit(ctx, msg)
         return
     seat = ctx.seats.seat_of_user(msg.sender.user_id)
-    if msg.command == "operator" or (seat is None and _looks_like_login(ctx, msg)):
-        operator_login(ctx, msg)
+    if msg.command is not None and msg.command.startswith("operator") and (seat is None or msg.command == "operator"):
+        operator_login(ctx, msg)  # "/operator1234" too: a PIN glued to the command is still a PIN
         return
     if seat is not None:
         ctx.tx.seat_seen(seat, ctx.now)
         operator_message(ctx, seat, msg)
     else:
         customer_message(ctx, msg)
-
-
-def _looks_like_login(ctx: Context, msg: IncomingMessage) -> bool:
-    """A PIN sent as "/operator1234" or "/opertor 1234" is still a PIN: never relay it, delete it."""
-    if msg.command is None or msg.command in ("start", "help"):
-        return False
-    glued = msg.command.removeprefix("operator")
-    return msg.args.strip() in ctx.config.pins or glued in ctx.config.pins
 
 
 def handle_membership(ctx: Context, change: MembershipChange) -> None:
@@ -227,11 +223,12 @@ def customer_message(ctx: Context, msg: IncomingMessage) -> None:
     if dialog.state is DialogState.ACTIVE:
         deliver_pending(ctx, dialog)
         return
-    if is_new and ctx.shop_open and tx.queue_head().id == dialog.id:  # nobody waits ahead of them
-        seat = core.choose_seat(tx.seat_loads(list(ctx.seats.online)), ctx.config.operator_chat_limit)
-        if seat is not None:
-            assign(ctx, dialog, seat, texts.NEW_DIALOG)
-            return
+    if is_new and ctx.shop_open:
+        if tx.queue_head().id == dialog.id:  # nobody waits ahead of them
+            seat = core.choose_seat(tx.seat_loads(list(ctx.seats.online)), ctx.config.operator_chat_limit)
+            if seat is not None:
+                assign(ctx, dialog, seat, texts.NEW_DIALOG)
+                return
         for other in ctx.seats.online:
             ctx.say(ctx.seats.chat_of(other), texts.QUEUED_NOTICE.format(
                 who=customer.label, position=tx.queue_position(dialog)),
@@ -298,14 +295,15 @@ def bot_say(ctx: Context, customer: Customer, dialog: Dialog | None, text: str, 
     ctx.say(customer.chat_id, text, buttons)
 
 
-def deliver_pending(ctx: Context, dialog: Dialog, *, flush_albums: bool = False) -> None:
+def deliver_pending(ctx: Context, dialog: Dialog, *, flush_albums: bool = False,
+                    directions: tuple[str, ...] = ("in", "out")) -> None:
     """Deliver a dialog's undelivered messages in order: customers' to the operator, operators' to the customer.
 
     An album still arriving (its newest part younger than ALBUM_QUIET_SECONDS and nothing after it)
     waits for `tick`, so that it goes as one album.
     """
     customer = ctx.tx.customer(dialog.customer_id)
-    pending = ctx.tx.unrelayed_messages(dialog.id)
+    pending = [m for m in ctx.tx.unrelayed_messages(dialog.id) if m.direction in directions]
     done: list[int] = []
     index = 0
     while index < len(pending):
@@ -385,10 +383,15 @@ def handle_edit(ctx: Context, msg: IncomingMessage) -> None:
             ctx.send(EditMessage(customer.chat_id, target, msg.text, caption=msg.content_type != "text"))
 
 
-def assign(ctx: Context, dialog: Dialog, seat: int, notice: str, **extra: str) -> None:
-    """Give a dialog to a seat: tell the operator, relay what waited, tell the customer."""
+def assign(ctx: Context, dialog: Dialog, seat: int, notice: str, *, chosen: bool = False, **extra: str) -> None:
+    """Give a dialog to a seat: tell the operator, relay what waited, tell the customer.
+
+    It becomes the seat's current dialog when the operator chose it (`chosen`) or has no current one.
+    """
     waited = ctx.now - (dialog.queued_at or ctx.now)
     dialog = ctx.tx.assign(dialog, seat, ctx.now)
+    if chosen:
+        ctx.tx.set_current(seat, dialog.id)
     customer = ctx.tx.customer(dialog.customer_id)
     is_current = ctx.tx.current_dialog(seat).id == dialog.id
     ctx.say(ctx.seats.chat_of(seat),
@@ -402,10 +405,19 @@ def assign(ctx: Context, dialog: Dialog, seat: int, notice: str, **extra: str) -
 
 def dialog_buttons(customer_id: int, dialog_id: int, *, take: str | None) -> core.Buttons:
     """Buttons under a notice: [take or make current], history, close; they carry the dialog's id."""
-    row = [(texts.BUTTON_HISTORY, f"hist:{customer_id}"), (texts.BUTTON_CLOSE, f"close:{dialog_id}")]
+    row = [(texts.BUTTON_HISTORY, f"hist:{customer_id}"), (texts.BUTTON_CLOSE, f"end:{dialog_id}")]
     if take:
-        row.insert(0, (take, f"take:{dialog_id}"))
+        row.insert(0, (take, f"pick:{dialog_id}"))
     return (tuple(row),)
+
+
+def fill_seats(ctx: Context) -> None:
+    """Hand waiting customers to online seats with room, the least busy seat first."""
+    while ctx.tx.queue_head() is not None:
+        seat = core.choose_seat(ctx.tx.seat_loads(list(ctx.seats.online)), ctx.config.operator_chat_limit)
+        if seat is None:
+            return
+        assign(ctx, ctx.tx.queue_head(), seat, texts.TAKEN_FROM_QUEUE)
 
 
 def fill_seat(ctx: Context, seat: int) -> None:
@@ -505,7 +517,7 @@ def _take(ctx: Context, seat: int, chat_id: int, customer: Customer, dialog: Dia
         return ""
     if len(ctx.tx.seat_dialogs(seat)) >= ctx.config.operator_chat_limit:
         return texts.TAKE_REFUSED_FULL
-    assign(ctx, dialog, seat, texts.TAKEN_FROM_QUEUE)
+    assign(ctx, dialog, seat, texts.TAKEN_FROM_QUEUE, chosen=True)
     return ""
 
 
@@ -530,9 +542,9 @@ def _here(ctx: Context, seat: int | None, press: ButtonPress, numbers: tuple[int
 BUTTON_HANDLERS = {
     "faq": button_faq,
     "rate": button_rate,
-    "take": _operator_button(_take, by_dialog=True),
+    "pick": _operator_button(_take, by_dialog=True),
     "hist": _operator_button(_history, by_dialog=False),
-    "close": _operator_button(_close, by_dialog=True),
+    "end": _operator_button(_close, by_dialog=True),
     "here": _here,
 }
 
@@ -542,16 +554,14 @@ BUTTON_HANDLERS = {
 def operator_login(ctx: Context, msg: IncomingMessage) -> None:
     """/operator <PIN>: take a seat; the PIN message is deleted at once."""
     tx, user, chat = ctx.tx, msg.sender, msg.chat_id
-    if msg.args:
-        ctx.send(DeleteMessage(chat, msg.message_id))
+    pin = msg.args.strip() or msg.command.removeprefix("operator")
+    if pin:
+        ctx.send(DeleteMessage(chat, msg.message_id))  # first of all, even when locked out
     failures, locked_until = tx.login_failures(user.user_id)
     locked = core.login_locked_for(failures, locked_until, ctx.now)
     if locked:
         ctx.say(chat, texts.LOGIN_LOCKED.format(minutes=core.wait_minutes(locked)))
         return
-    pin = msg.args.strip() or msg.command.removeprefix("operator")
-    if msg.command != "operator" and not msg.args.strip():
-        ctx.send(DeleteMessage(chat, msg.message_id))
     if not pin:
         ctx.say(chat, texts.LOGIN_USAGE)
         return
@@ -641,8 +651,8 @@ def release_seat(ctx: Context, seat: int) -> None:
     chat = ctx.seats.chat_of(seat)
     name = ctx.seats.name_of(seat)
     dialogs = ctx.tx.seat_dialogs(seat)
-    for dialog in dialogs:
-        deliver_pending(ctx, dialog, flush_albums=True)
+    for dialog in dialogs:  # the operator's own album goes out; the customer's waits for the next operator
+        deliver_pending(ctx, dialog, flush_albums=True, directions=("out",))
     ctx.tx.seat_logout(seat)
     ctx.seats.load(ctx.tx.seats())
     ctx.send(SetCommands(chat))
@@ -653,8 +663,13 @@ def release_seat(ctx: Context, seat: int) -> None:
             back_to_queue.append(dialog)
         else:
             hand_over(ctx, dialog, other, name)
-    ctx.tx.requeue_at_head(back_to_queue, ctx.now)
-    for dialog in back_to_queue:
+    requeue_and_tell(ctx, back_to_queue)
+
+
+def requeue_and_tell(ctx: Context, dialogs: list[Dialog]) -> None:
+    """Put dialogs back at the head of the queue and tell their customers their place."""
+    ctx.tx.requeue_at_head(dialogs, ctx.now)
+    for dialog in dialogs:
         queued = ctx.tx.dialog(dialog.id)
         position = ctx.tx.queue_position(queued)
         bot_say(ctx, ctx.tx.customer(dialog.customer_id), queued, texts.REQUEUED.format(position=position))
@@ -664,7 +679,7 @@ def release_seat(ctx: Context, seat: int) -> None:
 def hand_over(ctx: Context, dialog: Dialog, seat: int, from_name: str) -> None:
     """Move an active dialog to another seat with its recent history."""
     customer = ctx.tx.customer(dialog.customer_id)
-    deliver_pending(ctx, dialog, flush_albums=True)
+    deliver_pending(ctx, dialog, flush_albums=True, directions=("out",))
     assign(ctx, dialog, seat, texts.TRANSFER_RECEIVED, name=from_name)
     send_history(ctx, ctx.seats.chat_of(seat), customer, HANDOVER_HISTORY)
 
@@ -681,7 +696,7 @@ def cmd_next(ctx: Context, seat: int, msg: IncomingMessage) -> None:
     if head is None:
         ctx.say(msg.chat_id, texts.NEXT_EMPTY)
         return
-    assign(ctx, head, seat, texts.TAKEN_FROM_QUEUE)
+    assign(ctx, head, seat, texts.TAKEN_FROM_QUEUE, chosen=True)
 
 
 def cmd_use(ctx: Context, seat: int, msg: IncomingMessage) -> None:
@@ -1021,8 +1036,7 @@ def tick(ctx: Context) -> None:
         if dialog.seat in ctx.seats.online:
             deliver_pending(ctx, dialog, flush_albums=True)
     if ctx.seats.online and ctx.shop_open:
-        for seat in list(ctx.seats.online):  # opening time, a raised limit, dialogs put back at start
-            fill_seat(ctx, seat)
+        fill_seats(ctx)  # opening time, a raised limit, dialogs put back at start
     if ctx.seats.online:
         alert_long_waits(ctx)
         remind_unanswered(ctx)

@@ -121,8 +121,10 @@ class Sender:
                 except Exception:  # noqa: BLE001 - a database hiccup must not end all sending
                     log.exception("the sender could not record its work; retrying")
                     backoff = min(MAX_BACKOFF, backoff * 2 if backoff else 1.0)
+                    deadline = time.monotonic() + backoff
                     with self.cond:
-                        self.cond.wait(backoff)
+                        while not self.stopping and time.monotonic() < deadline:
+                            self.cond.wait(deadline - time.monotonic())
         finally:
             for _ in range(self.workers):
                 self.jobs.put(None)

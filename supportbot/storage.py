@@ -566,6 +566,9 @@ class Tx:
             (seat, person.user_id, chat_id, person.first_name, person.username, now, now, pin_salt, pin_hash),
         )
 
+    def set_seat_pin(self, seat: int, pin_salt: str, pin_hash: str) -> None:
+        self.conn.execute("UPDATE seats SET pin_salt = ?, pin_hash = ? WHERE seat = ?", (pin_salt, pin_hash, seat))
+
     def seat_pin(self, seat: int) -> tuple[str | None, str | None]:
         """The salt and hash of the PIN that opened a seat."""
         row = self._one("SELECT pin_salt, pin_hash FROM seats WHERE seat = ?", (seat,))
@@ -716,10 +719,19 @@ class Tx:
         ).fetchall()
         return {r[0] for r in rows}
 
-    def prune(self, done_before: float, sent_before: float) -> None:
-        """Forget applied updates and delivered outbox rows older than the given times."""
-        self.conn.execute("DELETE FROM inbox WHERE status = 'done' AND received_at < ?", (done_before,))
-        self.conn.execute("DELETE FROM outbox WHERE status = 'sent' AND sent_at < ?", (sent_before,))
+    def prune(self, done_before: float, sent_before: float, batch: int = 5000) -> None:
+        """Forget some applied updates and delivered outbox rows older than the given times.
+
+        A batch at a time, so the write lock is held briefly; the newest row of each table stays,
+        so SQLite never hands out an id again (the sender loads outbox rows by rising id).
+        """
+        for table, status, column, before in (("inbox", "done", "received_at", done_before),
+                                              ("outbox", "sent", "sent_at", sent_before)):
+            self.conn.execute(
+                f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE status = ? AND {column} < ?"
+                f" AND id < (SELECT MAX(id) FROM {table}) LIMIT ?)",
+                (status, before, batch),
+            )
 
     def unanswered_dialogs(self, last_before: float) -> list[tuple[Dialog, StoredMessage]]:
         """Active dialogs whose latest message is the customer's, older than a time, not reminded about yet."""

@@ -154,24 +154,26 @@ def test_notice_buttons_take_show_history_close_and_go_stale(api, make_bot):
     api.send_text(c, "третья")  # both operators are full now
     wait_text(api, olga, "Клиент Вера (#3) ждёт в очереди")
     notice = last_with(api, 900, "Вера (#3) ждёт")
-    assert buttons_of(notice) == ["take:3", "hist:3", "close:3"]
+    assert buttons_of(notice) == ["pick:3", "hist:3", "end:3"]
+    api.send_text(api.user(504, "Глеб"), "четвёртый")  # every newcomer to the queue is announced
+    wait_text(api, olga, "Клиент Глеб (#4) ждёт в очереди (2-й)")
     api.press_button(olga, notice, "hist:3")
     wait_text(api, olga, "История Вера (#3)")
-    api.press_button(olga, notice, "take:3")
+    api.press_button(olga, notice, "pick:3")
     api.wait_for(lambda: any(p.get("text") == texts.TAKE_REFUSED_FULL for p in api.callback_answers.values()),
                  what="take refused at the limit")
     api.send_text(pavel, "/done")
     wait_text(api, pavel, "Вам передан клиент Вера (#3)")
-    api.press_button(olga, notice, "take:3")  # stale: Павел has her
+    api.press_button(olga, notice, "pick:3")  # stale: Павел has her
     api.wait_for(lambda: any(p.get("text") == texts.TAKEN_ALREADY for p in api.callback_answers.values()),
                  what="already taken")
     pavel_notice = last_with(api, 901, "Вам передан клиент Вера")
-    api.press_button(pavel, pavel_notice, "close:3")
+    api.press_button(pavel, pavel_notice, "end:3")
     wait_text(api, c, texts.CLOSED)
-    api.press_button(pavel, pavel_notice, "close:3")
+    api.press_button(pavel, pavel_notice, "end:3")
     api.wait_for(lambda: any(p.get("text") == texts.BUTTON_STALE for p in api.callback_answers.values()),
                  what="stale close")
-    api.press_button(a, notice, "take:3", strict=False)  # a customer pressing an operator's button
+    api.press_button(a, notice, "pick:3", strict=False)  # a customer pressing an operator's button
     bot.wait_processed()
     assert not any("Вера" in t for t in api.bot_texts(501))
 
@@ -270,7 +272,7 @@ def test_waiting_and_unanswered_alerts_come_once(api, make_bot):
     api.send_text(boris, "Я в очереди")
     wait_text(api, olga, "⏰ Клиент Борис (#2) ждёт в очереди")
     alert = last_with(api, 900, "ждёт в очереди уже")
-    assert "take:2" in buttons_of(alert)
+    assert "pick:2" in buttons_of(alert)
     time.sleep(4)  # absence over time cannot be waited for: give the 1-second tick a few more turns
     assert len([t for t in texts_in(api, olga) if t.startswith("⏰")]) == 2
 

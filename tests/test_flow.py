@@ -144,6 +144,8 @@ def test_use_switches_dialogs_and_takes_queued_customers_out_of_turn(api, make_b
     wait_text(api, olga, "Диалог с Вера (#3) завершён")
     api.send_text(olga, "/use 4")
     wait_text(api, olga, "Вам передан клиент Гоша (#4)")
+    api.send_text(olga, "Гоше")  # taken on purpose: now the current dialog
+    wait_text(api, d, "Гоше")
     api.send_text(olga, f"/use {b['id']}")  # the Telegram id works as well
     wait_text(api, olga, "Текущий диалог: Боря (#2)")
     for bad in ("/use", "/use abc", "/use 1 2", "/history", "/history 1 500", "/done x"):
