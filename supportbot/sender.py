@@ -47,7 +47,7 @@ class TokenBucket:
 @dataclass
 class Outcome:
     row: OutboxRow
-    result_message_id: int | None = None
+    result_message_id: int | list[int] | None = None
     failure: ApiFailure | None = None
 
 
@@ -228,13 +228,17 @@ class Sender:
         if not outcomes:
             return None
         now = self.clock()
-        sent, retries, failed = [], [], []
+        sent, retries, failed, album_ids = [], [], [], []
         for outcome in outcomes:
             row, failure = outcome.row, outcome.failure
             self.in_flight.discard(row.chat_id)
             if failure is None:
-                sent.append((row.id, outcome.result_message_id))
-                self._remember_sent(row.id, outcome.result_message_id)
+                first = outcome.result_message_id
+                if isinstance(first, list):  # an album: the first id stands for the row, the rest are kept too
+                    album_ids += [(row.id, row.chat_id, later) for later in first[1:]]
+                    first = first[0]
+                sent.append((row.id, first))
+                self._remember_sent(row.id, first)
                 self._pop(row)
                 self._outage_over(now)
             elif failure.kind in ("network", "server"):
@@ -252,7 +256,7 @@ class Sender:
                 retries.append((row.id, failure.description))
                 self._replace_head(row)
                 self.ready_at[row.chat_id] = now + 2.0
-        return {"sent": sent, "retries": retries, "failed": failed}
+        return {"sent": sent, "retries": retries, "failed": failed, "album_ids": album_ids}
 
     def _remember_sent(self, outbox_id: int, message_id: int | None) -> None:
         # Replies and edits of later rows refer to this one before its "sent" mark is written.

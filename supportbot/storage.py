@@ -139,6 +139,14 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
         "CREATE INDEX inbox_by_received ON inbox(received_at) WHERE status = 'done'",
         "CREATE INDEX outbox_by_sent ON outbox(sent_at) WHERE status = 'sent'",
     ]),
+    ("every message id an album copy produced", [
+        """CREATE TABLE outbox_album_ids (
+            outbox_id INTEGER NOT NULL,
+            chat_id INTEGER NOT NULL,
+            message_id INTEGER NOT NULL
+        )""",
+        "CREATE INDEX outbox_album_ids_by_message ON outbox_album_ids(chat_id, message_id)",
+    ]),
 ]
 
 INBOX_MAX_ATTEMPTS = 3
@@ -324,9 +332,14 @@ class Storage:
                 for r in rows]
 
     def record_deliveries(self, *, sent: list[tuple[int, int | None]], retries: list[tuple[int, str]],
-                          failed: list[tuple[int, str, dict | None]], now: float) -> None:
-        """Record the sender's outcomes: rows sent, rows to retry, rows set aside (with an event for each)."""
+                          failed: list[tuple[int, str, dict | None]], now: float,
+                          album_ids: list[tuple[int, int, int]] = ()) -> None:
+        """Record the sender's outcomes: rows sent (and the later ids of copied albums: outbox id, chat, message),
+        rows to retry, rows set aside (with an event for each)."""
         with self.transaction():
+            self.conn.executemany(
+                "INSERT INTO outbox_album_ids (outbox_id, chat_id, message_id) VALUES (?, ?, ?)", album_ids
+            )
             self.conn.executemany(
                 "UPDATE outbox SET status = 'sent', sent_at = ?, result_message_id = ?, attempts = attempts + 1"
                 " WHERE id = ?",
@@ -732,6 +745,7 @@ class Tx:
                 f" AND id < (SELECT MAX(id) FROM {table}) LIMIT ?)",
                 (status, before, batch),
             )
+        self.conn.execute("DELETE FROM outbox_album_ids WHERE outbox_id < (SELECT MIN(id) FROM outbox)")
 
     def unanswered_dialogs(self, last_before: float) -> list[tuple[Dialog, StoredMessage]]:
         """Active dialogs whose latest message is the customer's, older than a time, not reminded about yet."""
@@ -788,6 +802,10 @@ class Tx:
         """Which customer a message the bot sent into a chat was about (relays and notices)."""
         row = self._one(
             "SELECT customer_id FROM outbox WHERE chat_id = ? AND result_message_id = ? AND customer_id IS NOT NULL",
+            (chat_id, message_id),
+        ) or self._one(
+            "SELECT o.customer_id FROM outbox_album_ids a JOIN outbox o ON o.id = a.outbox_id"
+            " WHERE a.chat_id = ? AND a.message_id = ? AND o.customer_id IS NOT NULL",
             (chat_id, message_id),
         )
         return row[0] if row else None

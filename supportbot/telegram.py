@@ -164,8 +164,8 @@ class TelegramClient:
             self.token, offset=offset, limit=100, allowed_updates=list(UPDATE_KINDS), long_polling_timeout=timeout
         )
 
-    def perform(self, kind: str, chat_id: int, payload: dict) -> int | None:
-        """Carry out one outbox action; return the id of the message it created, if any."""
+    def perform(self, kind: str, chat_id: int, payload: dict) -> int | list[int] | None:
+        """Carry out one outbox action; return the id of the message it created (all ids, for an album)."""
         if kind == "SendText":
             return self.send_text(chat_id, payload["text"], payload.get("buttons"), payload.get("reply_to_message_id"))
         if kind == "CopyMessage":
@@ -173,7 +173,7 @@ class TelegramClient:
         if kind == "CopyAlbum":
             result = apihelper.copy_messages(self.token, chat_id, payload["from_chat_id"], payload["message_ids"],
                                              protect_content=self.protect)
-            return result[0]["message_id"] if result else None
+            return [item["message_id"] for item in result] or None
         if kind == "EditMessage":
             return self._edit(chat_id, payload)
         if kind == "RemoveButtons":

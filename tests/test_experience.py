@@ -101,6 +101,10 @@ def test_an_album_arrives_as_one_album(api, bot):
     api.wait_for(lambda: len([m for m in api.bot_messages(900) if "photo" in m]) == 3, what="the album")
     calls = [c for c in api.calls_to("copyMessages") if c.status == 200]
     assert len(calls) == 1 and len(calls[0].params["message_ids"]) == 3
+    third_photo = [m for m in api.bot_messages(900) if "photo" in m][2]
+    bot.wait_processed()
+    api.send_text(olga, "Про третье фото", reply_to=third_photo["message_id"])  # any photo of it links to Анна
+    wait_text(api, anna, "Про третье фото")
     assert api.calls_to("copyMessage") == [] or all(c.params.get("chat_id") != "900"
                                                     for c in api.calls_to("copyMessage"))
 
