@@ -158,16 +158,24 @@ def _plural(n: int, one: str, few: str, many: str) -> str:
 
 # --- backup -------------------------------------------------------------------------------------
 
-def cmd_backup(argv: list[str]) -> int:
-    """Back the database up now; print the new file's path."""
-    if argv:
-        return _usage_exit(argv, BACKUP_USAGE)
+def _config_with_database(nothing_to_do: str) -> Config | int:
+    """The settings, when they load and the database file exists; otherwise the exit code (reason printed)."""
     config = _config_or_none()
     if config is None:
         return EXIT_USAGE
     if not config.database_path.is_file():
-        print(f"Копировать нечего: файла базы данных ещё нет ({config.database_path}).", file=sys.stderr)
+        print(f"{nothing_to_do}: файла базы данных ещё нет ({config.database_path}).", file=sys.stderr)
         return EXIT_FAILED
+    return config
+
+
+def cmd_backup(argv: list[str]) -> int:
+    """Back the database up now; print the new file's path."""
+    if argv:
+        return _usage_exit(argv, BACKUP_USAGE)
+    config = _config_with_database("Копировать нечего")
+    if isinstance(config, int):
+        return config
     try:
         path = make_backup(config, datetime.now())
     except (sqlite3.Error, OSError) as exc:
@@ -276,12 +284,9 @@ def cmd_export(argv: list[str]) -> int:
     except UsageError as exc:
         print(f"Ошибка: {exc}\n{EXPORT_USAGE}", file=sys.stderr)
         return EXIT_USAGE
-    config = _config_or_none()
-    if config is None:
-        return EXIT_USAGE
-    if not config.database_path.is_file():
-        print(f"Выгружать нечего: файла базы данных ещё нет ({config.database_path}).", file=sys.stderr)
-        return EXIT_FAILED
+    config = _config_with_database("Выгружать нечего")
+    if isinstance(config, int):
+        return config
     try:
         customer_id = None
         if client is not None:
