@@ -135,11 +135,11 @@ class Bot:
                 if time.monotonic() >= next_tick:
                     next_tick = time.monotonic() + TICK_SECONDS
                     try:
-                        self._tick(storage)
+                        if self._tick(storage):
+                            self.sender.wake()
                     except Exception:  # noqa: BLE001 - timed duties must never stop the updates
                         log.exception("timed duties failed; trying again at the next tick")
                         self.seats.load(storage.seats())
-                    self.sender.wake()
                 try:
                     rows = storage.new_inbox(BATCH)
                     if not rows:
@@ -184,8 +184,8 @@ class Bot:
     def _context(self, tx) -> Context:
         return Context(tx, self.config, self.seats, self.faq.matcher, time.time())
 
-    def _tick(self, storage: Storage) -> None:
-        """Timed duties and the FAQ file check, in their own transaction."""
+    def _tick(self, storage: Storage) -> bool:
+        """Timed duties and the FAQ file check, in their own transaction; True if anything is to be sent."""
         problem = self.faq.reload_if_changed()
         with storage.transaction() as tx:
             ctx = self._context(tx)
@@ -197,6 +197,7 @@ class Bot:
             if time.time() >= self.next_prune:
                 self.next_prune = time.time() + PRUNE_EVERY_SECONDS
                 tx.prune(done_before=time.time() - INBOX_KEEP_SECONDS, sent_before=time.time() - OUTBOX_KEEP_SECONDS)
+        return tx.enqueued > 0
 
     def _faq_problem(self, ctx: Context, problem: str) -> None:
         log.error("FAQ file not loaded, keeping the last good one (%d entries): %s",

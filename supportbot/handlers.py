@@ -843,13 +843,19 @@ def cmd_who(ctx: Context, seat: int, msg: IncomingMessage) -> None:
     ctx.say(msg.chat_id, "\n".join(lines))
 
 
-def cmd_transfer(ctx: Context, seat: int, msg: IncomingMessage) -> None:
-    parts = msg.args.split(maxsplit=1)
+def _ref_and_rest(args: str) -> tuple[int, str] | None:
+    """Read "<id> <anything>" (for /transfer and /note); None if malformed."""
+    parts = args.split(maxsplit=1)
     ref = core.parse_customer_ref(parts[0]) if len(parts) == 2 else None
-    if ref is None:
+    return None if ref is None else (ref, parts[1].strip())
+
+
+def cmd_transfer(ctx: Context, seat: int, msg: IncomingMessage) -> None:
+    parsed = _ref_and_rest(msg.args)
+    if parsed is None:
         ctx.say(msg.chat_id, texts.TRANSFER_USAGE)
         return
-    target_name = parts[1].strip()
+    ref, target_name = parsed
     target = int(target_name) if target_name.isascii() and target_name.isdigit() else \
         ctx.seats.seat_by_name(target_name)
     if target not in ctx.seats.online:
@@ -875,18 +881,18 @@ def cmd_transfer(ctx: Context, seat: int, msg: IncomingMessage) -> None:
 
 
 def cmd_note(ctx: Context, seat: int, msg: IncomingMessage) -> None:
-    parts = msg.args.split(maxsplit=1)
-    ref = core.parse_customer_ref(parts[0]) if len(parts) == 2 else None
-    if ref is None:
+    parsed = _ref_and_rest(msg.args)
+    if parsed is None:
         ctx.say(msg.chat_id, texts.NOTE_USAGE)
         return
+    ref, note = parsed
     customer = _find_customer(ctx, msg.chat_id, ref)
     if customer is None:
         return
     dialog = ctx.tx.open_dialog(customer.id)
     ctx.tx.add_message(
         customer_id=customer.id, dialog_id=dialog.id if dialog else None, direction="note",
-        author=ctx.seats.name_of(seat), author_user_id=msg.sender.user_id, content_type="text", body=parts[1],
+        author=ctx.seats.name_of(seat), author_user_id=msg.sender.user_id, content_type="text", body=note,
         file_id=None, tg_chat_id=msg.chat_id, tg_message_id=msg.message_id, relayed=True, now=ctx.now,
     )
     ctx.say(msg.chat_id, texts.NOTE_SAVED.format(who=customer.label), customer_id=customer.id)

@@ -377,6 +377,7 @@ class Tx:
     def __init__(self, conn: sqlite3.Connection):
         self.conn = conn
         self._savepoints = 0
+        self.enqueued = 0  # outbox rows queued in this transaction (the sender is woken only for news)
 
     def _one(self, sql: str, params: tuple = ()) -> sqlite3.Row | None:
         return self.conn.execute(sql, params).fetchone()
@@ -829,6 +830,7 @@ class Tx:
             (action.chat_id, type(action).__name__, json.dumps(payload, ensure_ascii=False), message_id,
              customer_id, now),
         )
+        self.enqueued += 1
         return cur.lastrowid
 
 
