@@ -29,12 +29,37 @@ def test_schema_version_and_pragmas(db, tmp_path):
 
 def test_a_failed_migration_leaves_nothing_half_done(tmp_path, monkeypatch):
     good = len(st.MIGRATIONS)
-    monkeypatch.setattr(st, "MIGRATIONS", st.MIGRATIONS + [("broken", ["CREATE TABLE extra (x)", "NOT SQL"])])
+    monkeypatch.setattr(st.schema, "MIGRATIONS", st.MIGRATIONS + [("broken", ["CREATE TABLE extra (x)", "NOT SQL"])])
     with pytest.raises(sqlite3.OperationalError):
         Storage(tmp_path / "x.db")
     conn = sqlite3.connect(tmp_path / "x.db")
     assert conn.execute("PRAGMA user_version").fetchone()[0] == good
     assert conn.execute("SELECT COUNT(*) FROM sqlite_master WHERE name = 'extra'").fetchone()[0] == 0
+
+
+def test_a_failed_commit_is_rolled_back_and_the_next_transaction_works(db):
+    # A deferred foreign key is checked only at COMMIT: the commit itself fails.
+    db.conn.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+    db.conn.execute("CREATE TABLE child (p INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED)")
+    with pytest.raises(sqlite3.IntegrityError):
+        with db.transaction() as tx:
+            tx.conn.execute("INSERT INTO child (p) VALUES (42)")
+    assert not db.conn.in_transaction
+    with db.transaction() as tx:
+        tx.conn.execute("INSERT INTO parent (id) VALUES (42)")
+        tx.conn.execute("INSERT INTO child (p) VALUES (42)")
+    assert db.conn.execute("SELECT COUNT(*) FROM child").fetchone()[0] == 1
+
+
+def test_nested_transactions_are_savepoints(db):
+    db.conn.execute("CREATE TABLE t (x)")
+    with db.transaction() as tx:
+        tx.conn.execute("INSERT INTO t VALUES (1)")
+        with pytest.raises(ZeroDivisionError):
+            with db.transaction() as inner:
+                inner.conn.execute("INSERT INTO t VALUES (2)")
+                1 / 0
+    assert [r[0] for r in db.conn.execute("SELECT x FROM t")] == [1]
 
 
 def test_customers_get_short_ids_and_are_found_both_ways(db):

@@ -1,0 +1,70 @@
+"""All SQL of the bot: schema, migrations, and every query.
+
+No other module builds SQL. Every value is a `?` placeholder. Each thread opens
+its own Storage (one connection; never shared across threads). A public
+Storage method is one transaction; `Storage.transaction()` yields a Tx whose
+methods run inside one caller-held transaction (the processor's group commit).
+Times are integer or real Unix seconds, UTC.
+
+Modules: `schema` (migrations, `atomic`), `rows` (records), `queues` (inbox, outbox,
+dead letters), `records` (customers, dialogs, seats, messages), `files` (lock, backup, export).
+"""
+from __future__ import annotations
+
+import sqlite3
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from .files import ExportRow, InstanceLock, backup_to, export_rows, find_customer_id, integrity_check
+from .queues import INBOX_MAX_ATTEMPTS, QueueStorage, QueueTx
+from .records import CustomerRecords, DialogRecords, MessageRecords, SeatRecords
+from .rows import Customer, Dialog, InboxRow, OutboxRow, SeatRow, StoredMessage
+from .schema import MIGRATIONS, atomic, connect, migrate
+
+__all__ = [
+    "Storage", "Tx", "Customer", "Dialog", "InboxRow", "OutboxRow", "SeatRow", "StoredMessage", "ExportRow",
+    "InstanceLock", "backup_to", "export_rows", "find_customer_id", "integrity_check", "INBOX_MAX_ATTEMPTS",
+    "MIGRATIONS", "atomic", "connect", "migrate",
+]
+
+
+class Storage(QueueStorage):
+    """One thread's connection to the bot's database."""
+
+    def __init__(self, path: Path, *, synchronous: str = "FULL"):
+        self.path = path
+        self.conn = connect(path, synchronous=synchronous)
+        migrate(self.conn)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator["Tx"]:
+        """Run a block in one write transaction (a savepoint when nested); roll back on any exception."""
+        with atomic(self.conn):
+            yield Tx(self.conn)
+
+    def seats(self) -> list[SeatRow]:
+        """Return every seat row (logged in or not)."""
+        with self.transaction() as tx:
+            return tx.seats()
+
+
+class Tx(QueueTx, CustomerRecords, DialogRecords, SeatRecords, MessageRecords):
+    """Queries that run inside a transaction held by the caller."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+        self.enqueued = 0  # outbox rows queued in this transaction (the sender is woken only for news)
+
+    def _one(self, sql: str, params: tuple = ()) -> sqlite3.Row | None:
+        return self.conn.execute(sql, params).fetchone()
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Undo only this block's writes if it raises."""
+        with atomic(self.conn):
+            yield

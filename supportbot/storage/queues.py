@@ -1,0 +1,153 @@
+"""The durable queues: inbox (raw updates), outbox (what must be sent), dead letters.
+
+`QueueStorage` holds the sender's and poller's own transactions; `QueueTx` the queue
+queries that run inside a handler's transaction.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from ..core import Action
+from .rows import InboxRow, OutboxRow
+
+INBOX_MAX_ATTEMPTS = 3
+
+
+class QueueStorage:
+    conn: sqlite3.Connection
+
+    # --- intake ---------------------------------------------------------
+
+    def add_updates(self, updates: list[tuple[int, str, str]], now: float) -> int:
+        """Store raw updates (update_id, kind, json) once each; return how many were new."""
+        with self.transaction():
+            before = self.conn.total_changes
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO inbox (update_id, kind, payload, received_at) VALUES (?, ?, ?, ?)",
+                [(uid, kind, payload, now) for uid, kind, payload in updates],
+            )
+            return self.conn.total_changes - before
+
+    def new_inbox(self, limit: int) -> list[InboxRow]:
+        """Return the oldest unprocessed inbox rows."""
+        rows = self.conn.execute(
+            "SELECT id, update_id, kind, payload, attempts FROM inbox WHERE status = 'new' ORDER BY id LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [InboxRow(**dict(r)) for r in rows]
+
+    def dead_letters(self) -> list[sqlite3.Row]:
+        """Return the updates set aside as unprocessable."""
+        return self.conn.execute("SELECT * FROM dead_letters ORDER BY id").fetchall()
+
+    # --- outbox delivery (sender threads) --------------------------------
+
+    def sent_message_id(self, outbox_id: int) -> int | None:
+        """The Telegram message id an outbox row produced, once sent."""
+        row = self.conn.execute("SELECT result_message_id FROM outbox WHERE id = ?", (outbox_id,)).fetchone()
+        return row[0] if row else None
+
+    def pending_outbox(self, after_id: int, limit: int = 1000) -> list[OutboxRow]:
+        """Return pending outbox rows with id > after_id, oldest first."""
+        rows = self.conn.execute(
+            "SELECT id, chat_id, kind, payload, message_id, attempts FROM outbox"
+            " WHERE status = 'pending' AND id > ? ORDER BY id LIMIT ?",
+            (after_id, limit),
+        ).fetchall()
+        return [OutboxRow(r["id"], r["chat_id"], r["kind"], json.loads(r["payload"]), r["message_id"], r["attempts"])
+                for r in rows]
+
+    def record_deliveries(self, *, sent: list[tuple[int, int | None]], retries: list[tuple[int, str]],
+                          failed: list[tuple[int, str, dict | None]], now: float,
+                          album_ids: list[tuple[int, int, int]] = ()) -> None:
+        """Record the sender's outcomes: rows sent (and the later ids of copied albums: outbox id, chat, message),
+        rows to retry, rows set aside (with an event for each)."""
+        with self.transaction():
+            self.conn.executemany(
+                "INSERT INTO outbox_album_ids (outbox_id, chat_id, message_id) VALUES (?, ?, ?)", album_ids
+            )
+            self.conn.executemany(
+                "UPDATE outbox SET status = 'sent', sent_at = ?, result_message_id = ?, attempts = attempts + 1"
+                " WHERE id = ?",
+                [(now, result_id, outbox_id) for outbox_id, result_id in sent],
+            )
+            self.conn.executemany(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?",
+                [(error, outbox_id) for outbox_id, error in retries],
+            )
+            self.conn.executemany(
+                "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?",
+                [(error, outbox_id) for outbox_id, error, _event in failed],
+            )
+            self.conn.executemany(
+                "INSERT INTO inbox (kind, payload, received_at) VALUES ('delivery_failure', ?, ?)",
+                [(json.dumps(event), now) for _id, _error, event in failed if event is not None],
+            )
+
+    def outbox_counts(self) -> dict[str, int]:
+        """Count outbox rows by status."""
+        rows = self.conn.execute("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status").fetchall()
+        return {r["status"]: r["n"] for r in rows}
+
+
+
+class QueueTx:
+    conn: sqlite3.Connection
+
+    # --- inbox --------------------------------------------------------------
+
+    def inbox_done(self, inbox_id: int) -> None:
+        self.conn.execute("UPDATE inbox SET status = 'done' WHERE id = ?", (inbox_id,))
+
+    def inbox_failed(self, row: InboxRow, error: str, now: float) -> bool:
+        """Count a failed try; after INBOX_MAX_ATTEMPTS set the row aside. Return True if dead-lettered."""
+        attempts = row.attempts + 1
+        if attempts >= INBOX_MAX_ATTEMPTS:
+            self.conn.execute(
+                "UPDATE inbox SET status = 'dead', attempts = ?, last_error = ? WHERE id = ?", (attempts, error, row.id)
+            )
+            self.conn.execute(
+                "INSERT INTO dead_letters (inbox_id, update_id, payload, error, created_at) VALUES (?, ?, ?, ?, ?)",
+                (row.id, row.update_id, row.payload, error, now),
+            )
+            return True
+        self.conn.execute("UPDATE inbox SET attempts = ?, last_error = ? WHERE id = ?", (attempts, error, row.id))
+        return False
+
+
+    # --- links between sent messages and customers -------------------------------------------------
+
+    def customer_of_sent_message(self, chat_id: int, message_id: int) -> int | None:
+        """Which customer a message the bot sent into a chat was about (relays and notices)."""
+        row = self._one(
+            "SELECT customer_id FROM outbox WHERE chat_id = ? AND result_message_id = ? AND customer_id IS NOT NULL",
+            (chat_id, message_id),
+        ) or self._one(
+            "SELECT o.customer_id FROM outbox_album_ids a JOIN outbox o ON o.id = a.outbox_id"
+            " WHERE a.chat_id = ? AND a.message_id = ? AND o.customer_id IS NOT NULL",
+            (chat_id, message_id),
+        )
+        return row[0] if row else None
+
+    def outbox_of_message(self, message_id: int, chat_id: int) -> int | None:
+        """The outbox row that delivered a stored message into a chat (the last one, for a split text)."""
+        row = self._one(
+            "SELECT MAX(id) FROM outbox WHERE message_id = ? AND chat_id = ?", (message_id, chat_id)
+        )
+        return row[0] if row else None
+
+    # --- outbox -----------------------------------------------------------------------------
+
+    def enqueue(self, action: Action, now: float, message_id: int | None = None,
+                customer_id: int | None = None) -> int:
+        """Queue an action for the sender, committed with the state change that caused it; return its id."""
+        payload = {k: v for k, v in vars(action).items() if k != "chat_id"}
+        cur = self.conn.execute(
+            "INSERT INTO outbox (chat_id, kind, payload, message_id, customer_id, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (action.chat_id, type(action).__name__, json.dumps(payload, ensure_ascii=False), message_id,
+             customer_id, now),
+        )
+        self.enqueued += 1
+        return cur.lastrowid

@@ -1,0 +1,198 @@
+"""The database's shape: versioned migrations, connection pragmas, and the one transaction helper.
+
+Each migration is applied with its bookkeeping inside one transaction, so a failed step leaves
+nothing half done. `atomic` is the only place that opens, commits or rolls back a transaction.
+"""
+from __future__ import annotations
+
+import itertools
+import sqlite3
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+MIGRATIONS: list[tuple[str, list[str]]] = [
+    ("initial schema", [
+        """CREATE TABLE customers (
+            id INTEGER PRIMARY KEY,
+            tg_user_id INTEGER NOT NULL UNIQUE,
+            chat_id INTEGER NOT NULL,
+            first_name TEXT NOT NULL DEFAULT '',
+            last_name TEXT,
+            username TEXT,
+            banned INTEGER NOT NULL DEFAULT 0,
+            unreachable INTEGER NOT NULL DEFAULT 0,
+            last_auto_reply_at REAL,
+            created_at REAL NOT NULL
+        )""",
+        """CREATE TABLE seats (
+            seat INTEGER PRIMARY KEY,
+            tg_user_id INTEGER UNIQUE,
+            chat_id INTEGER,
+            first_name TEXT,
+            username TEXT,
+            logged_in_at REAL,
+            last_assigned_at REAL NOT NULL DEFAULT 0,
+            current_dialog_id INTEGER,
+            last_seen_at REAL
+        )""",
+        """CREATE TABLE dialogs (
+            id INTEGER PRIMARY KEY,
+            customer_id INTEGER NOT NULL REFERENCES customers(id),
+            state TEXT NOT NULL,
+            seat INTEGER,
+            queue_pos INTEGER,
+            opened_at REAL NOT NULL,
+            queued_at REAL,
+            assigned_at REAL,
+            closed_at REAL,
+            close_reason TEXT
+        )""",
+        "CREATE UNIQUE INDEX dialogs_open_by_customer ON dialogs(customer_id) WHERE state <> 'closed'",
+        "CREATE INDEX dialogs_queue ON dialogs(state, queue_pos)",
+        "CREATE INDEX dialogs_by_seat ON dialogs(seat, state)",
+        """CREATE TABLE messages (
+            id INTEGER PRIMARY KEY,
+            customer_id INTEGER NOT NULL REFERENCES customers(id),
+            dialog_id INTEGER REFERENCES dialogs(id),
+            direction TEXT NOT NULL,
+            author TEXT NOT NULL,
+            author_user_id INTEGER,
+            content_type TEXT NOT NULL,
+            body TEXT,
+            file_id TEXT,
+            tg_chat_id INTEGER,
+            tg_message_id INTEGER,
+            relayed INTEGER NOT NULL DEFAULT 0,
+            created_at REAL NOT NULL
+        )""",
+        "CREATE INDEX messages_by_customer ON messages(customer_id, id)",
+        "CREATE INDEX messages_unrelayed ON messages(dialog_id, id) WHERE relayed = 0",
+        """CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            message_id INTEGER REFERENCES messages(id),
+            status TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            created_at REAL NOT NULL,
+            sent_at REAL,
+            result_message_id INTEGER
+        )""",
+        "CREATE INDEX outbox_pending ON outbox(id) WHERE status = 'pending'",
+        """CREATE TABLE inbox (
+            id INTEGER PRIMARY KEY,
+            update_id INTEGER UNIQUE,
+            kind TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'new',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            received_at REAL NOT NULL
+        )""",
+        "CREATE INDEX inbox_new ON inbox(id) WHERE status = 'new'",
+        """CREATE TABLE dead_letters (
+            id INTEGER PRIMARY KEY,
+            inbox_id INTEGER NOT NULL,
+            update_id INTEGER,
+            payload TEXT NOT NULL,
+            error TEXT NOT NULL,
+            created_at REAL NOT NULL
+        )""",
+        """CREATE TABLE login_failures (
+            tg_user_id INTEGER PRIMARY KEY,
+            failures INTEGER NOT NULL,
+            locked_until REAL
+        )""",
+    ]),
+    ("operator experience: ratings, alerts, edits, albums, flood, idle seats", [
+        "ALTER TABLE dialogs ADD COLUMN rating INTEGER",
+        "ALTER TABLE dialogs ADD COLUMN first_response_at REAL",
+        "ALTER TABLE dialogs ADD COLUMN operator_name TEXT",
+        "ALTER TABLE dialogs ADD COLUMN wait_alerted INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE dialogs ADD COLUMN unanswered_alerted_message INTEGER",
+        "ALTER TABLE dialogs ADD COLUMN told_position INTEGER",
+        "CREATE INDEX dialogs_by_opened_at ON dialogs(opened_at)",
+        "ALTER TABLE customers ADD COLUMN flood_warned_at REAL",
+        "ALTER TABLE messages ADD COLUMN media_group_id TEXT",
+        "ALTER TABLE messages ADD COLUMN edit_of INTEGER REFERENCES messages(id)",
+        "ALTER TABLE messages ADD COLUMN suppressed INTEGER NOT NULL DEFAULT 0",
+        "CREATE INDEX messages_by_telegram_id ON messages(tg_chat_id, tg_message_id)",
+        "ALTER TABLE outbox ADD COLUMN customer_id INTEGER",
+        "CREATE INDEX outbox_by_result ON outbox(chat_id, result_message_id)",
+        "ALTER TABLE seats ADD COLUMN idle_asked_at REAL",
+        "CREATE INDEX messages_by_dialog ON messages(dialog_id, id)",
+    ]),
+    ("seat PIN fingerprints, Telegram's message dates, pruning", [
+        "ALTER TABLE seats ADD COLUMN pin_salt TEXT",
+        "ALTER TABLE seats ADD COLUMN pin_hash TEXT",
+        "ALTER TABLE messages ADD COLUMN tg_date REAL",
+        "CREATE INDEX inbox_by_received ON inbox(received_at) WHERE status = 'done'",
+        "CREATE INDEX outbox_by_sent ON outbox(sent_at) WHERE status = 'sent'",
+    ]),
+    ("every message id an album copy produced", [
+        """CREATE TABLE outbox_album_ids (
+            outbox_id INTEGER NOT NULL,
+            chat_id INTEGER NOT NULL,
+            message_id INTEGER NOT NULL
+        )""",
+        "CREATE INDEX outbox_album_ids_by_message ON outbox_album_ids(chat_id, message_id)",
+    ]),
+]
+
+
+def connect(path: Path, *, synchronous: str = "FULL") -> sqlite3.Connection:
+    """Open a connection with the bot's pragmas; the caller owns it on one thread."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")  # outside any transaction
+    conn.execute(f"PRAGMA synchronous={synchronous}")
+    conn.execute("PRAGMA foreign_keys=ON")
+    return conn
+
+
+_SAVEPOINT_NUMBERS = itertools.count(1)
+
+
+@contextmanager
+def atomic(conn: sqlite3.Connection) -> Iterator[None]:
+    """Run a block in one write transaction, or in a savepoint when one is already open.
+
+    Any exception rolls the block back. A COMMIT that itself fails (disk full, I/O error) is rolled
+    back too, so the connection never stays inside a dead transaction and the next BEGIN works.
+    """
+    if conn.in_transaction:
+        name = f"sp{next(_SAVEPOINT_NUMBERS)}"
+        conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            conn.execute(f"ROLLBACK TO {name}")
+            conn.execute(f"RELEASE {name}")
+            raise
+        conn.execute(f"RELEASE {name}")
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply the missing migrations, each in one transaction; return the schema version."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > len(MIGRATIONS):
+        raise RuntimeError(f"database schema {version} is newer than this program ({len(MIGRATIONS)})")
+    for number, (_name, statements) in enumerate(MIGRATIONS[version:], start=version + 1):
+        with atomic(conn):
+            for statement in statements:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number}")
+    return len(MIGRATIONS)
