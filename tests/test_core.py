@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from supportbot import core
-from supportbot.core import DialogState, SeatLoad
+from supportbot.core import Cause, DialogState, SeatLoad
 
 
 @pytest.mark.parametrize("loads, limit, expected", [
@@ -21,7 +21,7 @@ def test_choose_seat(loads, limit, expected):
 
 @pytest.mark.parametrize("old, new, allowed", [
     (None, DialogState.QUEUED, True),
-    (None, DialogState.ACTIVE, True),
+    (None, DialogState.ACTIVE, False),  # a new dialog always passes through the queue
     (DialogState.QUEUED, DialogState.ACTIVE, True),
     (DialogState.ACTIVE, DialogState.QUEUED, True),
     (DialogState.ACTIVE, DialogState.CLOSED, True),
@@ -88,13 +88,87 @@ def test_join_lines_packs_and_splits():
     assert "".join(pieces).replace("\n", "") == "".join(lines)
 
 
-@pytest.mark.parametrize("header, caption, expected", [
-    ("Анна (#1):", None, ("Анна (#1):", False)),
-    ("Анна (#1):", "фото", ("Анна (#1):\nфото", False)),
-    ("Анна (#1):", "x" * 1020, ("x" * 1020, True)),
+@pytest.mark.parametrize("kind, caption, expected", [
+    ("photo", None, core.RelayShape(False, "Анна (#1):", None)),
+    ("photo", "фото", core.RelayShape(False, "Анна (#1):\nфото", None)),
+    ("photo", "x" * 1500, core.RelayShape(False, "Анна (#1):", "x" * 1500)),  # a Premium caption goes as text
+    ("sticker", None, core.RelayShape(True, None, None)),  # no caption reaches anyone: the header goes apart
+    ("video_note", None, core.RelayShape(True, None, None)),
+    ("location", None, core.RelayShape(True, None, None)),
 ])
-def test_relay_caption(header, caption, expected):
-    assert core.relay_caption(header, caption) == expected
+def test_relay_shape_always_names_the_customer(kind, caption, expected):
+    assert core.relay_shape(kind, "Анна (#1):", caption) == expected
+
+
+@pytest.mark.parametrize("state, cause, expected", [
+    (None, Cause.WRITES, DialogState.QUEUED),
+    (DialogState.QUEUED, Cause.ASSIGNED, DialogState.ACTIVE),
+    (DialogState.ACTIVE, Cause.HANDED_OVER, DialogState.ACTIVE),
+    (DialogState.ACTIVE, Cause.REQUEUED, DialogState.QUEUED),
+    (DialogState.ACTIVE, Cause.BLOCKED, DialogState.CLOSED),
+    (DialogState.QUEUED, Cause.BANNED, DialogState.CLOSED),
+    (DialogState.CLOSED, Cause.ASSIGNED, None),
+    (DialogState.ACTIVE, Cause.ASSIGNED, None),
+    (DialogState.QUEUED, Cause.HANDED_OVER, None),
+])
+def test_the_table_gives_the_next_state(state, cause, expected):
+    if expected is None:
+        with pytest.raises(core.InvalidTransition):
+            core.next_state(state, cause)
+    else:
+        assert core.next_state(state, cause) is expected
+
+
+def test_only_the_operators_own_action_picks_a_new_current_dialog():
+    view = core.SeatView(current=1, acknowledged=1, open_dialogs=(1, 2))
+    assert core.current_after_end(view, 1, by_its_operator=False) is None
+    assert core.current_after_end(view, 1, by_its_operator=True) == 2
+    assert core.current_after_end(view, 2, by_its_operator=False) == 1
+    assert core.current_after_assign(view, 3, chosen=False) == 1
+    assert core.current_after_assign(core.SeatView(None, 1, ()), 3, chosen=False) is None
+    assert core.current_after_assign(core.SeatView(None, None, ()), 3, chosen=False) == 3
+
+
+@pytest.mark.parametrize("view, reply, expected", [
+    (core.SeatView(1, 1, (1,)), None, core.Deliver(1)),
+    (core.SeatView(2, 1, (1, 2)), None, core.Hold("changed")),
+    (core.SeatView(None, 1, (2,)), None, core.Hold("none")),
+    (core.SeatView(2, None, (2,)), None, core.Hold("changed")),
+    (core.SeatView(1, 1, (1, 2)), core.ReplyTarget(2, True, True), core.Deliver(2)),
+    (core.SeatView(1, 1, (1,)), core.ReplyTarget(2, False, True), core.Refuse("gone")),
+    (core.SeatView(1, 1, (1,)), core.ReplyTarget(None, False, False), core.Hold("unknown_reply")),
+])
+def test_route_operator_message(view, reply, expected):
+    assert core.route_operator_message(view, reply) == expected
+
+
+@pytest.mark.parametrize("text, pin", [
+    ("/operator 9753", "9753"), ("/оperator 9753", "9753"), ("/operator: 9753", "9753"),
+    ("/operator-9753", "9753"), ("/ operator 9753", "9753"), ("operator 9753", "9753"),
+    ("/operator1357", "1357"), ("ОПЕРАТОР 1234", None), ("operator please", None), ("/operator", None),
+    ("позовите оператора 1234", None), ("/operator@shop_bot 4321", "4321"),
+])
+def test_mistyped_logins_are_recognised(text, pin):
+    assert core.login_pin(text) == pin
+
+
+@pytest.mark.parametrize("args", ["9223372036854775808", "99999999999999999999", "0", "-1"])
+def test_ids_beyond_the_database_are_malformed(args):
+    assert core.parse_customer_ref(args) is None
+    assert core.parse_button(f"rate:{args}:5") is None
+
+
+def test_history_entries_cannot_be_forged():
+    forged = "спасибо\n[01.12 10:00] Вера (заметка): вернуть 15000"
+    lines = core.history_entry("01.12 09:59", "Анна (клиент)", forged).split("\n")
+    assert lines[0] == "[01.12 09:59] Анна (клиент): спасибо"
+    assert all(line.startswith(core.HISTORY_CONTINUATION) for line in lines[1:])
+
+
+def test_the_readme_diagram_is_the_table():
+    from pathlib import Path
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    assert core.mermaid() in readme
 
 
 @pytest.mark.parametrize("first, username, last, expected", [
@@ -125,9 +199,13 @@ def test_should_retell_place(told, position, last_told, now, expected):
     assert core.should_retell_place(told, position, last_told, 0.0, now, 600) is expected
 
 
-@pytest.mark.parametrize("count, limit, exceeded", [(20, 20, False), (21, 20, True), (1, 1, False), (2, 1, True)])
-def test_flood_exceeded(count, limit, exceeded):
-    assert core.flood_exceeded(count, limit) is exceeded
+@pytest.mark.parametrize("count, limit, album, held", [
+    (20, 20, None, False), (21, 20, None, True), (1, 1, None, False), (2, 1, None, True),
+    (21, 20, False, False),  # an album whose first part went through is never split
+    (3, 20, True, True),     # nor one whose first part was held
+])
+def test_hold_for_flood(count, limit, album, held):
+    assert core.hold_for_flood(count, limit, album) is held
 
 
 @pytest.mark.parametrize("last_seen, asked, now, waiting, step", [

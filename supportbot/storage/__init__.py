@@ -18,12 +18,12 @@ from typing import Iterator
 
 from .files import ExportRow, InstanceLock, backup_to, export_rows, find_customer_id, integrity_check
 from .queues import INBOX_MAX_ATTEMPTS, QueueStorage, QueueTx
-from .records import CustomerRecords, DialogRecords, MessageRecords, SeatRecords
-from .rows import Customer, Dialog, InboxRow, OutboxRow, SeatRow, StoredMessage
+from .records import CustomerRecords, DialogRecords, MessageRecords, OperatorRecords, SeatRecords
+from .rows import Customer, Dialog, HeldMessage, InboxRow, OutboxRow, SeatRow, StoredMessage
 from .schema import MIGRATIONS, atomic, connect, migrate
 
 __all__ = [
-    "Storage", "Tx", "Customer", "Dialog", "InboxRow", "OutboxRow", "SeatRow", "StoredMessage", "ExportRow",
+    "Storage", "Tx", "Customer", "Dialog", "HeldMessage", "InboxRow", "OutboxRow", "SeatRow", "StoredMessage", "ExportRow",
     "InstanceLock", "backup_to", "export_rows", "find_customer_id", "integrity_check", "INBOX_MAX_ATTEMPTS",
     "MIGRATIONS", "atomic", "connect", "migrate",
 ]
@@ -53,7 +53,7 @@ class Storage(QueueStorage):
             return tx.seats()
 
 
-class Tx(QueueTx, CustomerRecords, DialogRecords, SeatRecords, MessageRecords):
+class Tx(QueueTx, CustomerRecords, DialogRecords, SeatRecords, MessageRecords, OperatorRecords):
     """Queries that run inside a transaction held by the caller."""
 
     def __init__(self, conn: sqlite3.Connection):

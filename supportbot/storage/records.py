@@ -4,8 +4,8 @@ from __future__ import annotations
 import sqlite3
 
 from .. import core
-from ..core import DialogState, Person, SeatLoad
-from .rows import _MESSAGE_COLUMNS, Customer, Dialog, SeatRow, StoredMessage
+from ..core import Cause, DialogState, Person, SeatLoad
+from .rows import _MESSAGE_COLUMNS, Customer, Dialog, HeldMessage, SeatRow, StoredMessage
 
 
 class CustomerRecords:
@@ -91,31 +91,31 @@ class DialogRecords:
 
     def create_dialog(self, customer_id: int, now: float) -> Dialog:
         """Open a new dialog for the customer, at the tail of the queue."""
-        core.check_transition(None, DialogState.QUEUED)
+        state = core.next_state(None, Cause.WRITES)
         cur = self.conn.execute(
             "INSERT INTO dialogs (customer_id, state, queue_pos, opened_at, queued_at) VALUES (?, ?, ?, ?, ?)",
-            (customer_id, DialogState.QUEUED.value, self._queue_tail() + 1, now, now),
+            (customer_id, state.value, self._queue_tail() + 1, now, now),
         )
         return self.dialog(cur.lastrowid)
 
     def _queue_tail(self) -> int:
         return self._one("SELECT COALESCE(MAX(queue_pos), 0) FROM dialogs WHERE state = 'queued'")[0]
 
-    def _move(self, dialog: Dialog, new: DialogState, sql: str, params: tuple) -> None:
-        """Run a state-changing UPDATE only if the dialog is still in the state the caller saw."""
-        core.check_transition(dialog.state, new)
-        cur = self.conn.execute(f"{sql} WHERE id = ? AND state = ?", (*params, dialog.id, dialog.state.value))
+    def _move(self, dialog: Dialog, cause: Cause, sql: str, params: tuple) -> None:
+        """Move a dialog as the core's table says for `cause`, only if it is still in the state the caller saw."""
+        new = core.next_state(dialog.state, cause)
+        cur = self.conn.execute(f"{sql}, state = ? WHERE id = ? AND state = ?",
+                                (*params, new.value, dialog.id, dialog.state.value))
         if cur.rowcount != 1:
             raise core.InvalidTransition(f"dialog {dialog.id} is no longer {dialog.state}")
 
     def assign(self, dialog: Dialog, seat: int, now: float) -> Dialog:
-        """Give a dialog to a seat; it becomes the seat's current dialog only if the seat has none."""
-        self._move(dialog, DialogState.ACTIVE,
-                   "UPDATE dialogs SET state = 'active', seat = ?, queue_pos = NULL, assigned_at = ?,"
+        """Give a queued dialog to a seat, or hand an active one over to another (which is current is not decided here)."""
+        cause = Cause.HANDED_OVER if dialog.state is DialogState.ACTIVE else Cause.ASSIGNED
+        self._move(dialog, cause,
+                   "UPDATE dialogs SET seat = ?, queue_pos = NULL, assigned_at = ?,"
                    " operator_name = (SELECT first_name FROM seats WHERE seat = ?)", (seat, now, seat))
         self.conn.execute("UPDATE seats SET last_assigned_at = ? WHERE seat = ?", (now, seat))
-        if self.current_dialog(seat) is None:
-            self.set_current(seat, dialog.id)
         return self.dialog(dialog.id)
 
     def requeue_at_head(self, dialogs: list[Dialog], now: float) -> None:
@@ -123,16 +123,17 @@ class DialogRecords:
         head = self._one("SELECT COALESCE(MIN(queue_pos), 1) FROM dialogs WHERE state = 'queued'")[0]
         for offset, dialog in enumerate(reversed(dialogs), start=1):
             # Waiting starts again: alerts and the place told count from now.
-            self._move(dialog, DialogState.QUEUED,
-                       "UPDATE dialogs SET state = 'queued', seat = NULL, queue_pos = ?, queued_at = ?,"
+            self._move(dialog, Cause.REQUEUED,
+                       "UPDATE dialogs SET seat = NULL, queue_pos = ?, queued_at = ?,"
                        " wait_alerted = 0, told_position = NULL", (head - offset, now))
             self.conn.execute("UPDATE seats SET current_dialog_id = NULL WHERE current_dialog_id = ?", (dialog.id,))
 
-    def close_dialog(self, dialog: Dialog, reason: str, now: float) -> None:
-        """Close a dialog and clear it as anyone's current dialog."""
-        self._move(dialog, DialogState.CLOSED,
-                   "UPDATE dialogs SET state = 'closed', queue_pos = NULL, closed_at = ?, close_reason = ?",
-                   (now, reason))
+    def close_dialog(self, dialog: Dialog, cause: Cause, now: float) -> None:
+        """Close a dialog for `cause` and clear it as anyone's current dialog."""
+        cause = Cause(cause)
+        self._move(dialog, cause,
+                   "UPDATE dialogs SET queue_pos = NULL, closed_at = ?, close_reason = ?",
+                   (now, cause.value))
         self.conn.execute("UPDATE seats SET current_dialog_id = NULL WHERE current_dialog_id = ?", (dialog.id,))
 
     def queue_position(self, dialog: Dialog) -> int:
@@ -266,7 +267,7 @@ class SeatRecords:
     def seats(self) -> list[SeatRow]:
         rows = self.conn.execute(
             "SELECT seat, tg_user_id, chat_id, first_name, username, current_dialog_id, last_assigned_at,"
-            " last_seen_at, idle_asked_at FROM seats ORDER BY seat"
+            " last_seen_at, idle_asked_at, acked_dialog_id FROM seats ORDER BY seat"
         ).fetchall()
         return [SeatRow(**dict(r)) for r in rows]
 
@@ -292,7 +293,8 @@ class SeatRecords:
 
     def seat_logout(self, seat: int) -> None:
         self.conn.execute(
-            "UPDATE seats SET tg_user_id = NULL, chat_id = NULL, current_dialog_id = NULL WHERE seat = ?", (seat,)
+            "UPDATE seats SET tg_user_id = NULL, chat_id = NULL, current_dialog_id = NULL, acked_dialog_id = NULL"
+            " WHERE seat = ?", (seat,)
         )
 
     def set_current(self, seat: int, dialog_id: int | None) -> None:
@@ -338,15 +340,16 @@ class MessageRecords:
         author_user_id: int | None, content_type: str, body: str | None, file_id: str | None,
         tg_chat_id: int | None, tg_message_id: int | None, relayed: bool, now: float,
         media_group_id: str | None = None, edit_of: int | None = None, suppressed: bool = False,
-        tg_date: float | None = None,
+        tg_date: float | None = None, flood_held: bool = False,
     ) -> int:
         """Store one message of a conversation; return its id."""
         cur = self.conn.execute(
             "INSERT INTO messages (customer_id, dialog_id, direction, author, author_user_id, content_type, body,"
-            " file_id, tg_chat_id, tg_message_id, relayed, created_at, media_group_id, edit_of, suppressed, tg_date)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " file_id, tg_chat_id, tg_message_id, relayed, created_at, media_group_id, edit_of, suppressed, tg_date,"
+            " flood_held) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (customer_id, dialog_id, direction, author, author_user_id, content_type, body, file_id,
-             tg_chat_id, tg_message_id, int(relayed), now, media_group_id, edit_of, int(suppressed), tg_date),
+             tg_chat_id, tg_message_id, int(relayed), now, media_group_id, edit_of, int(suppressed), tg_date,
+             int(flood_held)),
         )
         return cur.lastrowid
 
@@ -355,8 +358,8 @@ class MessageRecords:
         return [StoredMessage(**{**dict(r), "suppressed": bool(r["suppressed"])}) for r in rows]
 
     def unrelayed_messages(self, dialog_id: int) -> list[StoredMessage]:
-        """Return a dialog's messages not yet delivered to the other side, in order."""
-        return self._messages("WHERE dialog_id = ? AND relayed = 0 ORDER BY id", (dialog_id,))
+        """Return a dialog's messages not yet delivered to the other side, in order (flood holds wait)."""
+        return self._messages("WHERE dialog_id = ? AND relayed = 0 AND flood_held = 0 ORDER BY id", (dialog_id,))
 
     def mark_relayed(self, message_ids: list[int]) -> None:
         self.conn.executemany("UPDATE messages SET relayed = 1 WHERE id = ?", [(i,) for i in message_ids])
@@ -380,7 +383,7 @@ class MessageRecords:
         """Count a customer's messages written (by Telegram's clock) since a time, among the last `at_most`."""
         return self._one(
             "SELECT COUNT(*) FROM (SELECT COALESCE(tg_date, created_at) AS written FROM messages"
-            " WHERE customer_id = ? AND direction = 'in' AND edit_of IS NULL ORDER BY id DESC LIMIT ?)"
+            " WHERE customer_id = ? AND direction = 'in' ORDER BY id DESC LIMIT ?)"
             " WHERE written >= ?",
             (customer_id, at_most, since),
         )[0]
@@ -407,3 +410,88 @@ class MessageRecords:
             "UPDATE dialogs SET first_response_at = ? WHERE id = ? AND first_response_at IS NULL", (now, dialog_id)
         )
 
+
+
+class OperatorRecords:
+    """What operators did that routing and logins must remember."""
+    conn: sqlite3.Connection
+
+    def acknowledged(self, seat: int) -> int | None:
+        """The dialog that was current right after the seat's operator's previous action."""
+        row = self.conn.execute("SELECT acked_dialog_id FROM seats WHERE seat = ?", (seat,)).fetchone()
+        return row[0] if row else None
+
+    def acknowledge_current(self, seat: int) -> None:
+        """Remember the seat's current dialog as the one its operator has seen (after each of their actions)."""
+        self.conn.execute("UPDATE seats SET acked_dialog_id = current_dialog_id WHERE seat = ?", (seat,))
+
+    def hold_message(self, *, seat: int, tg_user_id: int, author: str, content_type: str, body: str | None,
+                     file_id: str | None, tg_chat_id: int, tg_message_id: int, media_group_id: str | None,
+                     now: float) -> int:
+        """Keep an operator's message that was not sent; return its id."""
+        cur = self.conn.execute(
+            "INSERT INTO held_messages (seat, tg_user_id, author, content_type, body, file_id, tg_chat_id,"
+            " tg_message_id, media_group_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (seat, tg_user_id, author, content_type, body, file_id, tg_chat_id, tg_message_id, media_group_id, now),
+        )
+        return cur.lastrowid
+
+    def held_group(self, held_id: int) -> list[HeldMessage]:
+        """A held message and, for an album, its other held parts, in order; empty once sent or dropped."""
+        first = self.conn.execute("SELECT * FROM held_messages WHERE id = ? AND status = 'held'", (held_id,)).fetchone()
+        if first is None:
+            return []
+        if first["media_group_id"] is None:
+            rows = [first]
+        else:
+            rows = self.conn.execute(
+                "SELECT * FROM held_messages WHERE seat = ? AND media_group_id = ? AND status = 'held' ORDER BY id",
+                (first["seat"], first["media_group_id"]),
+            ).fetchall()
+        return [HeldMessage(**{k: r[k] for k in HeldMessage.__dataclass_fields__}) for r in rows]
+
+    def held_album_part(self, seat: int, media_group_id: str) -> bool:
+        """Tell whether another part of this album is already held (asked about once)."""
+        return self.conn.execute(
+            "SELECT 1 FROM held_messages WHERE seat = ? AND media_group_id = ? AND status = 'held'",
+            (seat, media_group_id),
+        ).fetchone() is not None
+
+    def settle_held(self, ids: list[int], status: str) -> None:
+        self.conn.executemany("UPDATE held_messages SET status = ? WHERE id = ?", [(status, i) for i in ids])
+
+    def count_login_failure(self, user_id: int, now: float) -> None:
+        self.conn.execute("INSERT INTO login_attempts (at, tg_user_id) VALUES (?, ?)", (now, user_id))
+        self.conn.execute("DELETE FROM login_attempts WHERE at < ?", (now - core.GLOBAL_WINDOW_SECONDS,))
+
+    def login_failures_since(self, since: float) -> int:
+        return self.conn.execute("SELECT COUNT(*) FROM login_attempts WHERE at >= ?", (since,)).fetchone()[0]
+
+    def remember_operator(self, user_id: int) -> None:
+        self.conn.execute("INSERT OR IGNORE INTO operator_accounts (tg_user_id) VALUES (?)", (user_id,))
+
+    def held_a_seat(self, user_id: int) -> bool:
+        return self.conn.execute("SELECT 1 FROM operator_accounts WHERE tg_user_id = ?", (user_id,)).fetchone() \
+            is not None
+
+    # --- customers' messages held by the flood limit ---------------------------------
+
+    def flood_held_customers(self) -> list[int]:
+        return [r[0] for r in self.conn.execute("SELECT DISTINCT customer_id FROM messages WHERE flood_held = 1")]
+
+    def release_flood_held(self, customer_id: int) -> list[StoredMessage]:
+        """Let a customer's held messages go to the relay: return them (in order) and clear the hold."""
+        held = self._messages("WHERE customer_id = ? AND flood_held = 1 ORDER BY id", (customer_id,))
+        self.conn.execute("UPDATE messages SET flood_held = 0 WHERE customer_id = ? AND flood_held = 1", (customer_id,))
+        return held
+
+    def album_first_held(self, dialog_id: int, media_group_id: str) -> bool | None:
+        """For an album part: whether the album's first stored part is flood-held (None if this is the first)."""
+        row = self.conn.execute(
+            "SELECT flood_held FROM messages WHERE dialog_id = ? AND media_group_id = ? AND direction = 'in'"
+            " ORDER BY id LIMIT 1", (dialog_id, media_group_id)).fetchone()
+        return None if row is None else bool(row[0])
+
+    def skip_superseded_edits(self, original_id: int) -> None:
+        """A newer edit replaces older ones not relayed yet: those are never relayed."""
+        self.conn.execute("UPDATE messages SET relayed = 1 WHERE edit_of = ? AND relayed = 0", (original_id,))

@@ -49,6 +49,7 @@ class SeatRow:
     last_assigned_at: float
     last_seen_at: float | None
     idle_asked_at: float | None
+    acked_dialog_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -91,3 +92,19 @@ class OutboxRow:
     message_id: int | None
     attempts: int
 
+
+
+@dataclass(frozen=True)
+class HeldMessage:
+    """An operator's message the bot did not send, waiting for them to say to whom."""
+    id: int
+    seat: int
+    tg_user_id: int
+    author: str
+    content_type: str
+    body: str | None
+    file_id: str | None
+    tg_chat_id: int
+    tg_message_id: int
+    media_group_id: str | None
+    status: str

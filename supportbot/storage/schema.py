@@ -140,6 +140,32 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
         )""",
         "CREATE INDEX outbox_album_ids_by_message ON outbox_album_ids(chat_id, message_id)",
     ]),
+    ("the acknowledged current dialog, held operator messages, flood holds, login attempts", [
+        "ALTER TABLE seats ADD COLUMN acked_dialog_id INTEGER",
+        """CREATE TABLE held_messages (
+            id INTEGER PRIMARY KEY,
+            seat INTEGER NOT NULL,
+            tg_user_id INTEGER NOT NULL,
+            author TEXT NOT NULL,
+            content_type TEXT NOT NULL,
+            body TEXT,
+            file_id TEXT,
+            tg_chat_id INTEGER NOT NULL,
+            tg_message_id INTEGER NOT NULL,
+            media_group_id TEXT,
+            status TEXT NOT NULL DEFAULT 'held',
+            created_at REAL NOT NULL
+        )""",
+        "ALTER TABLE messages ADD COLUMN flood_held INTEGER NOT NULL DEFAULT 0",
+        "CREATE INDEX messages_flood_held ON messages(customer_id) WHERE flood_held = 1",
+        """CREATE TABLE login_attempts (
+            at REAL NOT NULL,
+            tg_user_id INTEGER NOT NULL
+        )""",
+        "CREATE INDEX login_attempts_by_time ON login_attempts(at)",
+        "CREATE TABLE operator_accounts (tg_user_id INTEGER PRIMARY KEY)",
+        "INSERT OR IGNORE INTO operator_accounts SELECT tg_user_id FROM seats WHERE tg_user_id IS NOT NULL",
+    ]),
 ]
 
 

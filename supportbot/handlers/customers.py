@@ -1,0 +1,122 @@
+"""The customer's side: a message opens or continues a dialog, waits in the queue, or is held by the flood limit."""
+from __future__ import annotations
+
+from .. import core, texts
+from ..core import DialogState, IncomingMessage
+from ..schedule import describe_opening
+from ..storage import Customer, Dialog
+from . import buttons, dialogs, relay
+from .context import Context
+
+FAQ_BUTTONS = 6
+
+
+def customer_message(ctx: Context, msg: IncomingMessage) -> None:
+    """Store a customer's message and relay it, open a dialog, or queue them."""
+    tx = ctx.tx
+    customer = tx.upsert_customer(msg.sender, msg.chat_id, ctx.now)
+    if msg.command == "start" and not msg.args and not customer.banned:
+        ctx.say(msg.chat_id, ctx.config.greeting, buttons.faq_buttons(ctx, FAQ_BUTTONS))
+        return
+    if msg.command == "help" and not msg.args and not customer.banned:
+        ctx.say(msg.chat_id, texts.CUSTOMER_HELP)
+        return
+    if customer.banned:
+        store_incoming(ctx, customer, None, msg, suppressed=True)
+        return
+    dialog = tx.open_dialog(customer.id)
+    is_new = dialog is None
+    if is_new:
+        dialog = tx.create_dialog(customer.id, ctx.now)
+    held = flood_hold(ctx, customer, dialog, msg)
+    store_incoming(ctx, customer, dialog, msg, suppressed=False, flood_held=held)
+    if held:
+        if customer.flood_warned_at is None or ctx.now - customer.flood_warned_at >= 60:
+            relay.bot_say(ctx, customer, dialog, texts.FLOOD_WARNING)
+            tx.set_flood_warned(customer.id, ctx.now)
+        return
+    if dialog.state is DialogState.ACTIVE:
+        relay.deliver_pending(ctx, dialog)
+        return
+    if is_new and ctx.shop_open:
+        if tx.queue_head().id == dialog.id:  # nobody waits ahead of them
+            seat = core.choose_seat(tx.seat_loads(list(ctx.seats.online)), ctx.config.operator_chat_limit)
+            if seat is not None:
+                dialogs.assign(ctx, dialog, seat, texts.NEW_DIALOG)
+                return
+        for other in ctx.seats.online:
+            ctx.notify(other, customer, texts.QUEUED_NOTICE.format(who=customer.label,
+                                                                   position=tx.queue_position(dialog)),
+                       buttons.dialog_buttons(customer.id, dialog.id, take=texts.BUTTON_TAKE))
+    if core.auto_reply_due(customer.last_auto_reply_at, ctx.now, ctx.config.cooldown_seconds):
+        queued_auto_reply(ctx, customer, dialog, msg.text)
+
+
+def flood_hold(ctx: Context, customer: Customer, dialog: Dialog, msg: IncomingMessage) -> bool:
+    """Ask the core whether this message is past the flood limit (an album follows its first part)."""
+    limit = ctx.config.flood_max_messages
+    recent = ctx.tx.recent_incoming_count(customer.id, msg.date - 60, limit + 1) + 1
+    album = ctx.tx.album_first_held(dialog.id, msg.media_group_id) if msg.media_group_id and not msg.edited else None
+    return core.hold_for_flood(recent, limit, album)
+
+
+def store_incoming(ctx: Context, customer: Customer, dialog: Dialog | None, msg: IncomingMessage,
+                   *, suppressed: bool, edit_of: int | None = None, flood_held: bool = False) -> int:
+    """Keep a customer's message; a suppressed one (banned) is never relayed, a flood-held one later."""
+    return ctx.tx.add_message(
+        customer_id=customer.id, dialog_id=dialog.id if dialog else None, direction="in",
+        author=customer.first_name, author_user_id=customer.tg_user_id, content_type=msg.content_type,
+        body=msg.text, file_id=msg.file_id, tg_chat_id=msg.chat_id, tg_message_id=msg.message_id,
+        relayed=suppressed, now=ctx.now, media_group_id=None if edit_of else msg.media_group_id, edit_of=edit_of,
+        suppressed=suppressed, tg_date=msg.date, flood_held=flood_held,
+    )
+
+
+def queued_auto_reply(ctx: Context, customer: Customer, dialog: Dialog, question: str | None) -> None:
+    """Tell a waiting customer their place and wait (or when the shop opens), plus a fitting FAQ answer."""
+    position = ctx.tx.queue_position(dialog)
+    if not ctx.shop_open:
+        local_now = ctx.local(ctx.now)
+        opening = ctx.config.working_hours.next_opening(local_now)
+        reply = ctx.config.off_hours_reply.format(opens=describe_opening(opening, local_now) if opening else "")
+    elif ctx.seats.online:
+        reply = ctx.config.queued_reply.format(position=position, wait=wait_text(ctx, position))
+    else:
+        reply = ctx.config.no_operators_reply
+    relay.bot_say(ctx, customer, dialog, reply)
+    match = ctx.faq.match(question) if question else None
+    if match:
+        relay.bot_say(ctx, customer, dialog, texts.FAQ_PREFIX.format(answer=match.entry.answer))
+    ctx.tx.set_auto_reply_time(customer.id, ctx.now)
+    ctx.tx.set_told_position(dialog.id, position)
+
+
+def wait_text(ctx: Context, position: int) -> str:
+    slots = len(ctx.seats.online) * ctx.config.operator_chat_limit
+    wait = core.estimate_wait(position, slots, ctx.tx.average_dialog_seconds())
+    return texts.minutes_text(wait) if wait is not None else "—"
+
+
+def handle_membership(ctx: Context, change: core.MembershipChange) -> None:
+    """Leave groups; notice a customer who blocked or unblocked the bot."""
+    if change.chat_type != "private":
+        if change.status in ("member", "administrator"):
+            ctx.send(core.LeaveChat(change.chat_id))
+        return
+    if change.status == "kicked":
+        dialogs.chat_unreachable(ctx, change.chat_id)
+    elif change.status == "member":
+        customer = ctx.tx.customer_by_chat(change.chat_id)
+        if customer is not None:
+            ctx.tx.set_unreachable(customer.id, False)
+
+
+def handle_delivery_failure(ctx: Context, failure: core.DeliveryFailure) -> None:
+    """React to an outbox row the sender gave up on."""
+    if failure.blocked:
+        dialogs.chat_unreachable(ctx, failure.chat_id)
+        return
+    customer = ctx.tx.customer_by_chat(failure.chat_id)
+    dialog = ctx.tx.open_dialog(customer.id) if customer else None
+    if dialog is not None and dialog.state is DialogState.ACTIVE and dialog.seat in ctx.seats.online:
+        ctx.notify(dialog.seat, customer, texts.DELIVERY_FAILED.format(who=customer.label, error=failure.error))
