@@ -1777,6 +1777,8 @@ class FakeTelegram:
         content = self._copyable_content(source)
         if "caption" in params and "text" not in content:
             caption, caption_entities = self._text_fields(params, "caption", 1024, "message caption is too long")
+            if not _CAPTIONED.intersection(content):
+                caption, caption_entities = None, []  # a sticker, location, poll... shows no caption: it is lost
             content.pop("caption", None)
             content.pop("caption_entities", None)
             if caption:

@@ -133,7 +133,7 @@ def test_only_the_operators_own_action_picks_a_new_current_dialog():
     (core.SeatView(1, 1, (1,)), None, core.Deliver(1)),
     (core.SeatView(2, 1, (1, 2)), None, core.Hold("changed")),
     (core.SeatView(None, 1, (2,)), None, core.Hold("none")),
-    (core.SeatView(2, None, (2,)), None, core.Hold("changed")),
+    (core.SeatView(2, None, (2,)), None, core.Deliver(2)),  # writing to nobody: the automatic newcomer
     (core.SeatView(1, 1, (1, 2)), core.ReplyTarget(2, True, True), core.Deliver(2)),
     (core.SeatView(1, 1, (1,)), core.ReplyTarget(2, False, True), core.Refuse("gone")),
     (core.SeatView(1, 1, (1,)), core.ReplyTarget(None, False, False), core.Hold("unknown_reply")),

@@ -2,7 +2,8 @@
 
 The rule that keeps one customer's words from another: an operator's plain message goes to
 the dialog that was current right after that operator's previous action, and only if it is
-still current now. Anything else is held and the operator is asked. A reply goes to the
+still current now; when nothing was current then, to the dialog assigned to them automatically
+since. Anything else is held and the operator is asked. A reply goes to the
 customer of the message replied to, while that dialog is still theirs.
 """
 from __future__ import annotations
@@ -56,8 +57,10 @@ def route_operator_message(seat: SeatView, reply: ReplyTarget | None) -> Route:
         return Deliver(reply.dialog_id)
     if seat.current is None:
         return Hold("none")
-    if seat.current != seat.acknowledged:
+    if seat.acknowledged is not None and seat.current != seat.acknowledged:
         return Hold("changed")
+    # Either the dialog they were writing to, or, when they were writing to nobody, the one
+    # assigned to them automatically since (it became current only because nothing was).
     return Deliver(seat.current)
 
 

@@ -15,7 +15,7 @@ import logging
 
 from .. import core, texts
 from ..core import ButtonPress, DeliveryFailure, IncomingMessage, LeaveChat, MembershipChange, SetCommands
-from . import customers, dialogs, operators, relay
+from . import customers, dialogs, operators, presses, relay  # noqa: F401 - presses registers the buttons
 from .buttons import handle_button
 from .context import Context, Faq, SeatRegistry
 from .duties import tick

@@ -9,8 +9,9 @@ import zlib
 from typing import Callable
 
 from .. import core, texts
-from ..core import AnswerButton, ButtonPress, DialogState, RemoveButtons
+from ..core import AnswerButton, ButtonPress
 from .context import Context
+from .history import short
 
 Handler = Callable[[Context, "int | None", ButtonPress, tuple[int, ...]], str]
 _VERBS: dict[str, tuple[int, Handler]] = {}
@@ -61,7 +62,6 @@ def rating_buttons(dialog_id: int) -> core.Buttons:
 
 def faq_buttons(ctx: Context, limit: int) -> core.Buttons:
     """One button per leading FAQ question (the owner orders the file by importance)."""
-    from .history import short
     return tuple(((short(entry.questions[0], 60), data("faq", entry.number, question_tag(entry))),)
                  for entry in ctx.faq.entries[:limit])
 
@@ -91,90 +91,3 @@ def held_buttons(ctx: Context, seat: int, held_id: int) -> core.Buttons:
 
 
 HERE_BUTTONS = (((texts.BUTTON_HERE, "here"),),)
-
-
-# --- pressing ---------------------------------------------------------------------------
-
-@verb("faq", 2)
-def _faq(ctx: Context, seat: int | None, press: ButtonPress, numbers: tuple[int, ...]) -> str:
-    from .relay import bot_say
-    entries = ctx.faq.entries
-    if not 1 <= numbers[0] <= len(entries) or question_tag(entries[numbers[0] - 1]) != numbers[1]:
-        return texts.FAQ_STALE
-    customer = ctx.tx.upsert_customer(press.sender, press.chat_id, ctx.now)
-    if customer.banned:
-        return ""
-    bot_say(ctx, customer, ctx.tx.open_dialog(customer.id), entries[numbers[0] - 1].answer)
-    return ""
-
-
-@verb("rate", 2)
-def _rate(ctx: Context, seat: int | None, press: ButtonPress, numbers: tuple[int, ...]) -> str:
-    if not 1 <= numbers[1] <= 5:
-        return texts.BUTTON_STALE
-    dialog = ctx.tx.dialog(numbers[0])
-    customer = ctx.tx.customer_by_chat(press.chat_id)
-    if dialog is None or customer is None or dialog.customer_id != customer.id or dialog.state is not DialogState.CLOSED:
-        return texts.BUTTON_STALE
-    ctx.tx.set_rating(dialog.id, numbers[1])
-    if press.message_id is not None:
-        ctx.send(RemoveButtons(press.chat_id, press.message_id))
-    return texts.RATE_THANKS
-
-
-@verb("pick", 1)
-def _pick(ctx: Context, seat: int | None, press: ButtonPress, numbers: tuple[int, ...]) -> str:
-    from .commands import take
-    found = _open_dialog(ctx, seat, numbers[0])
-    return take(ctx, seat, *found) if found else texts.BUTTON_STALE
-
-
-@verb("end", 1)
-def _end(ctx: Context, seat: int | None, press: ButtonPress, numbers: tuple[int, ...]) -> str:
-    from .commands import close_by_operator
-    found = _open_dialog(ctx, seat, numbers[0])
-    if found is None:
-        return texts.BUTTON_STALE
-    customer, dialog = found
-    if dialog.state is DialogState.ACTIVE and dialog.seat != seat:
-        return texts.TAKEN_ALREADY
-    close_by_operator(ctx, seat, customer, dialog)
-    return ""
-
-
-@verb("hist", 1)
-def _hist(ctx: Context, seat: int | None, press: ButtonPress, numbers: tuple[int, ...]) -> str:
-    from .history import send_history
-    customer = ctx.tx.customer(numbers[0]) if seat is not None else None
-    if customer is None:
-        return texts.BUTTON_STALE
-    send_history(ctx, press.chat_id, customer, ctx.config.history_limit)
-    return ""
-
-
-@verb("here", 0)
-def _here(ctx: Context, seat: int | None, press: ButtonPress, numbers: tuple[int, ...]) -> str:
-    return texts.HERE_THANKS if seat is not None else texts.BUTTON_STALE
-
-
-@verb("send", 2)
-def _send(ctx: Context, seat: int | None, press: ButtonPress, numbers: tuple[int, ...]) -> str:
-    from .operators import send_held
-    return send_held(ctx, seat, press, numbers[0], numbers[1]) if seat is not None else texts.BUTTON_STALE
-
-
-@verb("drop", 1)
-def _drop(ctx: Context, seat: int | None, press: ButtonPress, numbers: tuple[int, ...]) -> str:
-    from .operators import drop_held
-    return drop_held(ctx, seat, press, numbers[0]) if seat is not None else texts.BUTTON_STALE
-
-
-def _open_dialog(ctx: Context, seat: int | None, dialog_id: int):
-    """(customer, dialog) for an online operator's button on a dialog still open; None otherwise."""
-    if seat is None:
-        return None
-    dialog = ctx.tx.dialog(dialog_id)
-    if dialog is None or dialog.state is DialogState.CLOSED:
-        return None
-    customer = ctx.tx.customer(dialog.customer_id)
-    return None if customer is None else (customer, dialog)

@@ -22,14 +22,14 @@ def customer_message(ctx: Context, msg: IncomingMessage) -> None:
         ctx.say(msg.chat_id, texts.CUSTOMER_HELP)
         return
     if customer.banned:
-        store_incoming(ctx, customer, None, msg, suppressed=True)
+        relay.store_incoming(ctx, customer, None, msg, suppressed=True)
         return
     dialog = tx.open_dialog(customer.id)
     is_new = dialog is None
     if is_new:
         dialog = tx.create_dialog(customer.id, ctx.now)
-    held = flood_hold(ctx, customer, dialog, msg)
-    store_incoming(ctx, customer, dialog, msg, suppressed=False, flood_held=held)
+    held = relay.flood_hold(ctx, customer, dialog, msg)
+    relay.store_incoming(ctx, customer, dialog, msg, suppressed=False, flood_held=held)
     if held:
         if customer.flood_warned_at is None or ctx.now - customer.flood_warned_at >= 60:
             relay.bot_say(ctx, customer, dialog, texts.FLOOD_WARNING)
@@ -50,26 +50,6 @@ def customer_message(ctx: Context, msg: IncomingMessage) -> None:
                        buttons.dialog_buttons(customer.id, dialog.id, take=texts.BUTTON_TAKE))
     if core.auto_reply_due(customer.last_auto_reply_at, ctx.now, ctx.config.cooldown_seconds):
         queued_auto_reply(ctx, customer, dialog, msg.text)
-
-
-def flood_hold(ctx: Context, customer: Customer, dialog: Dialog, msg: IncomingMessage) -> bool:
-    """Ask the core whether this message is past the flood limit (an album follows its first part)."""
-    limit = ctx.config.flood_max_messages
-    recent = ctx.tx.recent_incoming_count(customer.id, msg.date - 60, limit + 1) + 1
-    album = ctx.tx.album_first_held(dialog.id, msg.media_group_id) if msg.media_group_id and not msg.edited else None
-    return core.hold_for_flood(recent, limit, album)
-
-
-def store_incoming(ctx: Context, customer: Customer, dialog: Dialog | None, msg: IncomingMessage,
-                   *, suppressed: bool, edit_of: int | None = None, flood_held: bool = False) -> int:
-    """Keep a customer's message; a suppressed one (banned) is never relayed, a flood-held one later."""
-    return ctx.tx.add_message(
-        customer_id=customer.id, dialog_id=dialog.id if dialog else None, direction="in",
-        author=customer.first_name, author_user_id=customer.tg_user_id, content_type=msg.content_type,
-        body=msg.text, file_id=msg.file_id, tg_chat_id=msg.chat_id, tg_message_id=msg.message_id,
-        relayed=suppressed, now=ctx.now, media_group_id=None if edit_of else msg.media_group_id, edit_of=edit_of,
-        suppressed=suppressed, tg_date=msg.date, flood_held=flood_held,
-    )
 
 
 def queued_auto_reply(ctx: Context, customer: Customer, dialog: Dialog, question: str | None) -> None:

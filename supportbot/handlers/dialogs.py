@@ -9,7 +9,7 @@ from __future__ import annotations
 from .. import core, texts
 from ..core import Cause, DialogState, SetCommands
 from ..storage import Customer, Dialog
-from . import buttons, relay
+from . import buttons, history, relay
 from .context import Context
 
 HANDOVER_HISTORY = 10
@@ -145,11 +145,10 @@ def requeue_and_tell(ctx: Context, dialogs: list[Dialog]) -> None:
 
 def hand_over(ctx: Context, dialog: Dialog, seat: int, from_name: str) -> None:
     """Move an active dialog to another seat with its recent history."""
-    from .history import send_history
     customer = ctx.tx.customer(dialog.customer_id)
     relay.deliver_pending(ctx, dialog, flush_albums=True, directions=("out",))
     assign(ctx, dialog, seat, texts.TRANSFER_RECEIVED, name=from_name)
-    send_history(ctx, ctx.seats.chat_of(seat), customer, HANDOVER_HISTORY)
+    history.send_history(ctx, ctx.seats.chat_of(seat), customer, HANDOVER_HISTORY)
 
 
 def transfer(ctx: Context, seat: int, customer: Customer, dialog: Dialog, target: int) -> None:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .. import core, texts
-from . import buttons, dialogs, relay
+from . import buttons, customers, dialogs, relay
 from .context import Context
 
 
@@ -44,7 +44,6 @@ def remind_unanswered(ctx: Context) -> None:
 
 
 def retell_places(ctx: Context) -> None:
-    from .customers import wait_text
     if not ctx.shop_open:
         return
     for position, dialog in enumerate(ctx.tx.queued_dialogs(), start=1):
@@ -54,7 +53,7 @@ def retell_places(ctx: Context) -> None:
                 ctx.config.cooldown_seconds):
             continue
         relay.bot_say(ctx, customer, dialog, texts.QUEUE_UPDATE.format(position=position,
-                                                                       wait=wait_text(ctx, position)))
+                                                                       wait=customers.wait_text(ctx, position)))
         ctx.tx.set_auto_reply_time(customer.id, ctx.now)
         ctx.tx.set_told_position(dialog.id, position)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from .. import core, texts
 from ..core import ButtonPress, DeleteMessage, IncomingMessage, SetCommands
 from ..storage import Dialog
-from . import buttons, dialogs, relay
+from . import buttons, commands, dialogs, relay
 from .context import Context
 
 OPERATOR_COMMANDS = (
@@ -86,11 +86,10 @@ def _wrong_pin(ctx: Context, msg: IncomingMessage, failures: int, recent: int) -
 
 def operator_message(ctx: Context, seat: int, msg: IncomingMessage) -> None:
     """An operator's command, or an answer for a customer."""
-    from .commands import OPERATOR_HANDLERS
     if msg.command is None:
         forward_to_customer(ctx, seat, msg)
         return
-    command = OPERATOR_HANDLERS.get(msg.command)
+    command = commands.OPERATOR_HANDLERS.get(msg.command)
     if command is None:
         ctx.say(msg.chat_id, texts.UNKNOWN_COMMAND)
         return

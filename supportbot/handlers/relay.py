@@ -116,6 +116,27 @@ def release_flood_holds(ctx: Context) -> None:
         deliver_pending(ctx, dialog, flush_albums=True)
 
 
+def flood_hold(ctx: Context, customer: Customer, dialog: Dialog, msg: IncomingMessage) -> bool:
+    """Ask the core whether this message is past the flood limit (an album follows its first part)."""
+    limit = ctx.config.flood_max_messages
+    recent = ctx.tx.recent_incoming_count(customer.id, msg.date - 60, limit + 1) + 1
+    album = ctx.tx.album_first_held(dialog.id, msg.media_group_id) if msg.media_group_id and not msg.edited else None
+    return core.hold_for_flood(recent, limit, album)
+
+
+def store_incoming(ctx: Context, customer: Customer, dialog: Dialog | None, msg: IncomingMessage,
+                   *, suppressed: bool, edit_of: int | None = None, flood_held: bool = False) -> int:
+    """Keep a customer's message; a suppressed one (banned) is never relayed, a flood-held one later."""
+    return ctx.tx.add_message(
+        customer_id=customer.id, dialog_id=dialog.id if dialog else None, direction="in",
+        author=customer.first_name, author_user_id=customer.tg_user_id, content_type=msg.content_type,
+        body=msg.text, file_id=msg.file_id, tg_chat_id=msg.chat_id, tg_message_id=msg.message_id,
+        relayed=suppressed, now=ctx.now, media_group_id=None if edit_of else msg.media_group_id, edit_of=edit_of,
+        suppressed=suppressed, tg_date=msg.date, flood_held=flood_held,
+    )
+
+
+
 # --- edits ------------------------------------------------------------------------------
 
 def handle_edit(ctx: Context, msg: IncomingMessage) -> None:
@@ -131,7 +152,6 @@ def handle_edit(ctx: Context, msg: IncomingMessage) -> None:
 
 
 def _customer_edit(ctx: Context, customer: Customer, original: StoredMessage, msg: IncomingMessage) -> None:
-    from .customers import flood_hold, store_incoming
     dialog = ctx.tx.open_dialog(customer.id)
     live = dialog is not None and dialog.id == original.dialog_id and not original.suppressed
     ctx.tx.skip_superseded_edits(original.id)

@@ -7,7 +7,7 @@ methods run inside one caller-held transaction (the processor's group commit).
 Times are integer or real Unix seconds, UTC.
 
 Modules: `schema` (migrations, `atomic`), `rows` (records), `queues` (inbox, outbox,
-dead letters), `records` (customers, dialogs, seats, messages), `files` (lock, backup, export).
+dead letters), `records` (customers, dialogs, messages), `operators` (seats, logins, held messages), `files` (lock, backup, export).
 """
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from typing import Iterator
 
 from .files import ExportRow, InstanceLock, backup_to, export_rows, find_customer_id, integrity_check
 from .queues import INBOX_MAX_ATTEMPTS, QueueStorage, QueueTx
-from .records import CustomerRecords, DialogRecords, MessageRecords, OperatorRecords, SeatRecords
+from .operators import OperatorRecords, SeatRecords
+from .records import CustomerRecords, DialogRecords, MessageRecords
 from .rows import Customer, Dialog, HeldMessage, InboxRow, OutboxRow, SeatRow, StoredMessage
 from .schema import MIGRATIONS, atomic, connect, migrate
 
