@@ -95,7 +95,7 @@ def test_operator_without_a_current_dialog_is_told_and_nothing_is_sent(api, bot)
     olga = api.user(900, "Ольга")
     login(api, olga)
     api.send_text(olga, "Привет всем")
-    wait_text(api, olga, "нет текущего диалога")
+    wait_text(api, olga, texts.HELD_NONE)
     assert api.calls_to("copyMessage") == []
 
 
@@ -140,7 +140,8 @@ def test_use_switches_dialogs_and_takes_queued_customers_out_of_turn(api, make_b
     wait_text(api, olga, "лимит")
     api.send_text(olga, "/done 1")
     wait_text(api, olga, "Вам передан клиент Вера (#3)")
-    api.send_text(olga, "/done")
+    wait_text(api, olga, "Текущий диалог: Боря (#2)")  # the one left when she closed hers; Вера does not cut in
+    api.send_text(olga, "/done 3")
     wait_text(api, olga, "Диалог с Вера (#3) завершён")
     api.send_text(olga, "/use 4")
     wait_text(api, olga, "Вам передан клиент Гоша (#4)")
