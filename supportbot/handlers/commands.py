@@ -119,17 +119,19 @@ def cmd_who(ctx: Context, seat: int, msg: IncomingMessage) -> None:
     ctx.say(msg.chat_id, "\n".join(lines))
 
 
-def _ref_and_rest(args: str) -> tuple[int, str] | None:
-    """Read "<id> <anything>" (for /transfer and /note); None if malformed."""
-    parts = args.split(maxsplit=1)
+def _ref_and_rest(ctx: Context, msg: IncomingMessage, usage: str) -> tuple[int, str] | None:
+    """Read "<id> <anything>" (for /transfer and /note); if malformed, answer with the usage line and return None."""
+    parts = msg.args.split(maxsplit=1)
     ref = core.parse_customer_ref(parts[0]) if len(parts) == 2 else None
-    return None if ref is None else (ref, parts[1].strip())
+    if ref is None:
+        ctx.say(msg.chat_id, usage)
+        return None
+    return ref, parts[1].strip()
 
 
 def cmd_transfer(ctx: Context, seat: int, msg: IncomingMessage) -> None:
-    parsed = _ref_and_rest(msg.args)
+    parsed = _ref_and_rest(ctx, msg, texts.TRANSFER_USAGE)
     if parsed is None:
-        ctx.say(msg.chat_id, texts.TRANSFER_USAGE)
         return
     ref, target_name = parsed
     target = int(target_name) if target_name.isascii() and target_name.isdigit() and len(target_name) < 6 else \
@@ -154,9 +156,8 @@ def cmd_transfer(ctx: Context, seat: int, msg: IncomingMessage) -> None:
 
 
 def cmd_note(ctx: Context, seat: int, msg: IncomingMessage) -> None:
-    parsed = _ref_and_rest(msg.args)
+    parsed = _ref_and_rest(ctx, msg, texts.NOTE_USAGE)
     if parsed is None:
-        ctx.say(msg.chat_id, texts.NOTE_USAGE)
         return
     ref, note = parsed
     customer = _find_customer(ctx, msg.chat_id, ref)
