@@ -13,6 +13,16 @@ CLOSED = "Диалог завершён. Спасибо за обращение!
 
 OPERATOR_JOINED = "К вам подключился оператор {name}. Можете писать."
 FAQ_PREFIX = "Возможно, это ответ на ваш вопрос:\n\n{answer}"
+BUTTON_FAQ_HELPED = "Помогло"
+BUTTON_FAQ_NOT_HELPED = "Нет, нужен оператор"
+FAQ_HELPED_THANKS = "Рады помочь! Если появится ещё вопрос — просто напишите."
+FAQ_NOT_HELPED_OK = "Хорошо, ваше место в очереди сохранено — оператор ответит."
+FAQ_NOT_HELPED_RELAY = "[нажал(а) «Нет, нужен оператор»: ответ FAQ №{number} «{question}» не помог]"
+FAQ_SUGGESTION = "💡 Возможно, подойдёт ответ {number}: «{question}»\n{answer}"
+BUTTON_FAQ_SEND = "Отправить ответ {number}"
+FAQ_SUGGESTION_SENT = "Ответ {number} отправлен: {who}."
+STATS_FAQ = ("FAQ: ответов покупателям {answered}, «Помогло» {helped}, «Нет, нужен оператор» {not_helped}"
+             " ({share}); подсказок операторам {suggested}, отправлено по кнопке {sent}.")
 CUSTOMER_HELP = (
     "Напишите сюда ваш вопрос — оператор магазина ответит в этом чате.\n"
     "/start — приветствие и частые вопросы"

@@ -71,6 +71,19 @@ def question_tag(entry) -> int:
     return zlib.crc32(entry.questions[0].encode("utf-8")) % 100_000 + 1
 
 
+def faq_feedback_buttons(dialog_id: int, entry) -> core.Buttons:
+    """Under an FAQ answer the bot gave a waiting customer: it helped, or they want an operator."""
+    tag = question_tag(entry)
+    return (((texts.BUTTON_FAQ_HELPED, data("faqok", dialog_id, entry.number, tag)),),
+            ((texts.BUTTON_FAQ_NOT_HELPED, data("faqno", dialog_id, entry.number, tag)),))
+
+
+def suggestion_buttons(dialog_id: int, entry) -> core.Buttons:
+    """Under a "likely" FAQ suggestion to the operator: send that answer in one tap."""
+    return (((texts.BUTTON_FAQ_SEND.format(number=entry.number),
+              data("faqsend", dialog_id, entry.number, question_tag(entry))),),)
+
+
 def choose_buttons(ctx: Context, seat: int) -> core.Buttons:
     """One "make current" button per open dialog of the seat."""
     rows = []

@@ -7,7 +7,7 @@ from typing import Callable
 from .. import core, texts
 from ..core import Cause, DialogState, IncomingMessage, SendText
 from ..storage import Customer, Dialog
-from . import dialogs, history
+from . import dialogs, history, relay
 from .context import Context
 
 
@@ -213,6 +213,12 @@ def cmd_stats(ctx: Context, seat: int, msg: IncomingMessage) -> None:
             first_p50=texts.seconds_text(line.first_p50), first_p90=texts.seconds_text(line.first_p90),
             rating=f"{line.rating:.1f}" if line.rating is not None else "—",
         ))
+    faq = ctx.tx.faq_event_counts(since)
+    answered, not_helped = faq.get("answered", 0), faq.get("not_helped", 0)
+    lines.append(texts.STATS_FAQ.format(
+        answered=answered, helped=faq.get("helped", 0), not_helped=not_helped,
+        share=f"{not_helped / answered:.0%}" if answered else "—",
+        suggested=faq.get("suggested", 0), sent=faq.get("suggestion_sent", 0)))
     for piece in core.join_lines_in_pieces(lines):
         ctx.send(SendText(msg.chat_id, piece))
 
@@ -230,16 +236,7 @@ def cmd_canned(ctx: Context, seat: int, msg: IncomingMessage) -> None:
     if not isinstance(route, core.Deliver):
         ctx.say(msg.chat_id, texts.NO_CURRENT if route.why == "none" else texts.CANNED_NOT_SENT)
         return
-    dialog = ctx.tx.dialog(route.dialog_id)
-    customer = ctx.tx.customer(dialog.customer_id)
-    message_id = ctx.tx.add_message(
-        customer_id=customer.id, dialog_id=dialog.id, direction="out", author=ctx.seats.name_of(seat),
-        author_user_id=msg.sender.user_id, content_type="text", body=entry.answer, file_id=None,
-        tg_chat_id=None, tg_message_id=None, relayed=True, now=ctx.now,
-    )
-    ctx.tx.set_first_response(dialog.id, ctx.now)
-    for piece in core.split_text(entry.answer):
-        ctx.send(SendText(customer.chat_id, piece), message_id)
+    relay.send_faq_answer(ctx, seat, msg.sender.user_id, ctx.tx.dialog(route.dialog_id), entry.answer)
 
 
 def cmd_faq(ctx: Context, seat: int, msg: IncomingMessage) -> None:

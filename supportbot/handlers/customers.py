@@ -64,9 +64,12 @@ def queued_auto_reply(ctx: Context, customer: Customer, dialog: Dialog, question
     else:
         reply = ctx.config.no_operators_reply
     relay.bot_say(ctx, customer, dialog, reply)
-    match = ctx.faq.match(question) if question else None
-    if match:
-        relay.bot_say(ctx, customer, dialog, texts.FAQ_PREFIX.format(answer=match.entry.answer))
+    verdict = ctx.faq.classify(question) if question else None
+    if verdict is not None and verdict.outcome == "sure":
+        entry = verdict.entry
+        relay.bot_say(ctx, customer, dialog, texts.FAQ_PREFIX.format(answer=entry.answer),
+                      buttons.faq_feedback_buttons(dialog.id, entry))
+        ctx.tx.add_faq_event(dialog.id, entry.number, "answered", ctx.now)
     ctx.tx.set_auto_reply_time(customer.id, ctx.now)
     ctx.tx.set_told_position(dialog.id, position)
 

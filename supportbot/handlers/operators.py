@@ -185,3 +185,4 @@ def _reply_target(ctx: Context, seat: int, msg: IncomingMessage) -> core.ReplyTa
     dialog = ctx.tx.open_dialog(customer_id)
     mine = dialog is not None and dialog.state is core.DialogState.ACTIVE and dialog.seat == seat
     return core.ReplyTarget(dialog_id=dialog.id if dialog else None, mine=mine, known=True)
+

@@ -84,3 +84,68 @@ def _open_dialog(ctx: Context, seat: int | None, dialog_id: int):
         return None
     customer = ctx.tx.customer(dialog.customer_id)
     return None if customer is None else (customer, dialog)
+
+
+def _faq_entry(ctx: Context, number: int, tag: int):
+    """The FAQ entry a button names, if it still has the wording the button showed."""
+    entries = ctx.faq.entries
+    if not 1 <= number <= len(entries) or buttons.question_tag(entries[number - 1]) != tag:
+        return None
+    return entries[number - 1]
+
+
+def _customer_faq_press(ctx: Context, press: ButtonPress, numbers: tuple[int, ...]):
+    """(customer, dialog, entry) for a customer's press under the FAQ answer of their open dialog; None if stale."""
+    dialog = ctx.tx.dialog(numbers[0])
+    customer = ctx.tx.customer_by_chat(press.chat_id)
+    entry = _faq_entry(ctx, numbers[1], numbers[2])
+    if (dialog is None or customer is None or entry is None or dialog.customer_id != customer.id
+            or dialog.state is DialogState.CLOSED
+            or ctx.tx.faq_event_exists(dialog.id, entry.number, ("helped", "not_helped"))):
+        return None
+    if press.message_id is not None:
+        ctx.send(RemoveButtons(press.chat_id, press.message_id))
+    return customer, dialog, entry
+
+
+@buttons.verb("faqok", 3)
+def _faq_helped(ctx: Context, seat: int | None, press: ButtonPress, numbers: tuple[int, ...]) -> str:
+    found = _customer_faq_press(ctx, press, numbers)
+    if found is None:
+        return texts.BUTTON_STALE
+    customer, dialog, entry = found
+    ctx.tx.add_faq_event(dialog.id, entry.number, "helped", ctx.now)
+    return texts.FAQ_HELPED_THANKS
+
+
+@buttons.verb("faqno", 3)
+def _faq_not_helped(ctx: Context, seat: int | None, press: ButtonPress, numbers: tuple[int, ...]) -> str:
+    """The answer did not help: the customer keeps their place, and their operator reads which answer it was."""
+    found = _customer_faq_press(ctx, press, numbers)
+    if found is None:
+        return texts.BUTTON_STALE
+    customer, dialog, entry = found
+    ctx.tx.add_faq_event(dialog.id, entry.number, "not_helped", ctx.now)
+    ctx.tx.add_message(
+        customer_id=customer.id, dialog_id=dialog.id, direction="in", author=customer.first_name,
+        author_user_id=customer.tg_user_id, content_type="text",
+        body=texts.FAQ_NOT_HELPED_RELAY.format(number=entry.number, question=entry.questions[0]), file_id=None,
+        tg_chat_id=None, tg_message_id=None, relayed=False, now=ctx.now)
+    if dialog.state is DialogState.ACTIVE and dialog.seat in ctx.seats.online:
+        relay.deliver_pending(ctx, dialog)
+    return texts.FAQ_NOT_HELPED_OK
+
+
+@buttons.verb("faqsend", 3)
+def _faq_send(ctx: Context, seat: int | None, press: ButtonPress, numbers: tuple[int, ...]) -> str:
+    """The operator sends the suggested FAQ answer to that dialog's customer, as their own reply."""
+    dialog = ctx.tx.dialog(numbers[0]) if seat is not None else None
+    entry = _faq_entry(ctx, numbers[1], numbers[2])
+    if dialog is None or entry is None or dialog.state is not DialogState.ACTIVE or dialog.seat != seat:
+        return texts.BUTTON_STALE
+    customer = ctx.tx.customer(dialog.customer_id)
+    relay.send_faq_answer(ctx, seat, press.sender.user_id, dialog, entry.answer)
+    ctx.tx.add_faq_event(dialog.id, entry.number, "suggestion_sent", ctx.now)
+    if press.message_id is not None:
+        ctx.send(RemoveButtons(press.chat_id, press.message_id))
+    return texts.FAQ_SUGGESTION_SENT.format(number=entry.number, who=customer.label)

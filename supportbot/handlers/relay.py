@@ -8,6 +8,7 @@ from __future__ import annotations
 from .. import core, texts
 from ..core import CopyAlbum, CopyMessage, DialogState, EditMessage, IncomingMessage, SendText
 from ..storage import Customer, Dialog, StoredMessage
+from . import buttons
 from .context import Context
 
 ALBUM_QUIET_SECONDS = 1.5  # album parts arrive as separate updates within a moment of each other
@@ -21,6 +22,19 @@ def bot_say(ctx: Context, customer: Customer, dialog: Dialog | None, text: str, 
         tg_chat_id=None, tg_message_id=None, relayed=True, now=ctx.now,
     )
     ctx.say(customer.chat_id, text, buttons)
+
+
+def send_faq_answer(ctx: Context, seat: int, user_id: int, dialog: Dialog, answer: str) -> None:
+    """Send an FAQ answer to a dialog's customer as the operator's own message (/a, the suggestion button)."""
+    message_id = ctx.tx.add_message(
+        customer_id=dialog.customer_id, dialog_id=dialog.id, direction="out", author=ctx.seats.name_of(seat),
+        author_user_id=user_id, content_type="text", body=answer, file_id=None,
+        tg_chat_id=None, tg_message_id=None, relayed=True, now=ctx.now,
+    )
+    ctx.tx.set_first_response(dialog.id, ctx.now)
+    chat_id = ctx.tx.customer(dialog.customer_id).chat_id
+    for piece in core.split_text(answer):
+        ctx.send(SendText(chat_id, piece), message_id)
 
 
 def deliver_pending(ctx: Context, dialog: Dialog, *, flush_albums: bool = False,
@@ -40,10 +54,25 @@ def deliver_pending(ctx: Context, dialog: Dialog, *, flush_albums: bool = False,
             break
         if first.direction == "in":
             relay_to_operator(ctx, ctx.seats.chat_of(dialog.seat), customer, group)
+            suggest_faq(ctx, dialog, customer, first)
         else:
             relay_to_customer(ctx, customer, group)
         done += [m.id for m in group]
     ctx.tx.mark_relayed(done)
+
+
+def suggest_faq(ctx: Context, dialog: Dialog, customer: Customer, message: StoredMessage) -> None:
+    """Under a customer's question the FAQ answers only probably: offer the operator that answer in one tap."""
+    if message.content_type != "text" or message.edit_of is not None or not message.body or message.tg_message_id is None:
+        return
+    verdict = ctx.faq.classify(message.body)
+    if verdict.outcome != "likely":
+        return
+    entry = verdict.entry
+    ctx.notify(dialog.seat, customer,
+               texts.FAQ_SUGGESTION.format(number=entry.number, question=entry.questions[0], answer=entry.answer),
+               buttons.suggestion_buttons(dialog.id, entry))
+    ctx.tx.add_faq_event(dialog.id, entry.number, "suggested", ctx.now)
 
 
 def _groups(messages: list[StoredMessage]) -> list[list[StoredMessage]]:

@@ -262,6 +262,21 @@ class DialogRecords:
 class MessageRecords:
     conn: sqlite3.Connection
 
+    def add_faq_event(self, dialog_id: int | None, entry_number: int, kind: str, now: float) -> None:
+        """Count an FAQ outcome: answered (sure), helped, not_helped, suggested (likely), suggestion_sent."""
+        self.conn.execute("INSERT INTO faq_events (dialog_id, entry_number, kind, at) VALUES (?, ?, ?, ?)",
+                          (dialog_id, entry_number, kind, now))
+
+    def faq_event_counts(self, since: float) -> dict[str, int]:
+        rows = self.conn.execute("SELECT kind, COUNT(*) FROM faq_events WHERE at >= ? GROUP BY kind", (since,))
+        return {kind: count for kind, count in rows}
+
+    def faq_event_exists(self, dialog_id: int, entry_number: int, kinds: tuple[str, ...]) -> bool:
+        marks = ", ".join("?" * len(kinds))
+        return self.conn.execute(
+            f"SELECT 1 FROM faq_events WHERE dialog_id = ? AND entry_number = ? AND kind IN ({marks})",
+            (dialog_id, entry_number, *kinds)).fetchone() is not None
+
     # --- messages -----------------------------------------------------------------------
 
     def add_message(

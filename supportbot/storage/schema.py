@@ -140,7 +140,7 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
         )""",
         "CREATE INDEX outbox_album_ids_by_message ON outbox_album_ids(chat_id, message_id)",
     ]),
-    ("the acknowledged current dialog, held operator messages, flood holds, login attempts", [
+    ("the acknowledged current dialog, held operator messages, flood holds, login attempts, FAQ outcomes", [
         "ALTER TABLE seats ADD COLUMN acked_dialog_id INTEGER",
         """CREATE TABLE held_messages (
             id INTEGER PRIMARY KEY,
@@ -165,6 +165,13 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
         "CREATE INDEX login_attempts_by_time ON login_attempts(at)",
         "CREATE TABLE operator_accounts (tg_user_id INTEGER PRIMARY KEY)",
         "INSERT OR IGNORE INTO operator_accounts SELECT tg_user_id FROM seats WHERE tg_user_id IS NOT NULL",
+        """CREATE TABLE faq_events (
+            dialog_id INTEGER,
+            entry_number INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            at REAL NOT NULL
+        )""",
+        "CREATE INDEX faq_events_by_time ON faq_events(at)",
     ]),
 ]
 
