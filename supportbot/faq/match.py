@@ -53,8 +53,10 @@ _GENERIC_SHARE = 0.25
 SURE_FLOOR, SURE_CEILING = 0.50, 0.75
 _CALIBRATION_STEP = 0.05
 _CALIBRATION_WRONG = 0.15
-# "likely" starts this far below "sure".
+# "likely" starts this far below "sure" and needs this share of the sure margin as its lead:
+# two entries tied are no suggestion.
 _LIKELY_GAP = 0.2
+_LIKELY_LEAD_SHARE = 0.25
 # The best entry must lead the runner-up by this much to be sure.
 DEFAULT_MARGIN = 0.2
 # `find` serves operators who type a few words on purpose: best entry, low bar, no margin.
@@ -181,10 +183,16 @@ class FaqMatcher:
         self._generic = set(t.GENERIC_TERMS) | t.FRAME_TERMS
         self._generic.update(term for term, n in asked_in.items() if n >= generic_at)
 
-        self._postings: dict[str, list[int]] = {}
+        self._postings: dict[str, list[tuple[int, float]]] = {}
         for index, fields in enumerate(self._fields):
-            for term in fields:
-                self._postings.setdefault(term, []).append(index)
+            for term, field in fields.items():
+                self._postings.setdefault(term, []).append((index, field))
+        self._phrasing_postings: dict[str, list[int]] = {}
+        self._phrasing_weight: list[float] = []
+        for position, phrasing in enumerate(self._phrasings):
+            self._phrasing_weight.append(sum(self._weight[term] for term in phrasing.terms))
+            for term in set(phrasing.terms):
+                self._phrasing_postings.setdefault(term, []).append(position)
         self._grams: dict[str, list[str]] = {}
         self._gram_count: dict[str, int] = {}
         for term in self._weight:
@@ -267,40 +275,57 @@ class FaqMatcher:
             return []
         weight = self._weight
         total = sum(weight[term] for term in known) + min(unknown, _UNKNOWN_MOST) * self._unknown_weight
-        candidates: set[int] = set()
-        for term in known:
-            candidates.update(self._postings.get(term, ()))
-        scored = []
-        for index in candidates:
-            fields = self._fields[index]
-            if skip is not None and self._phrasings[skip].entry_index == index:
-                fields = self._fields_without(index, skip)
-            explained = 0.0
-            specific = False
-            for term, sureness in known.items():
-                field = fields.get(term, 0.0)
-                if field:
-                    explained += weight[term] * sureness * field
-                    specific = specific or (term not in self._generic and sureness >= 0.6)
-            if not explained:
-                continue
-            coverage = 0.0
-            for position in self._entry_phrasings[index]:
-                if position == skip:
+        skipped_entry = self._phrasings[skip].entry_index if skip is not None else None
+        # Accumulate along the postings: only entries and phrasings that share a term are touched.
+        explained: dict[int, float] = {}
+        specific: set[int] = set()
+        have: dict[int, float] = {}
+        for term, sureness in known.items():
+            gain = weight[term] * sureness
+            telling = term not in self._generic and sureness >= 0.6
+            for index, field in self._postings.get(term, ()):
+                if index == skipped_entry:
                     continue
-                phrasing_terms = self._phrasings[position].terms
-                have = sum(weight[term] * known.get(term, 0.0) for term in phrasing_terms)
-                if have:
-                    share = have / sum(weight[term] for term in phrasing_terms)
-                    coverage = max(coverage, share)
-                    # All of a phrasing of two or more words («где мой заказ») is specific as a whole.
-                    specific = specific or (share >= 0.999 and len(phrasing_terms) >= 2)
-            score = (explained / total) * (1 - _COVERAGE_SHARE + _COVERAGE_SHARE * coverage)
-            if not specific:
+                explained[index] = explained.get(index, 0.0) + gain * field
+                if telling:
+                    specific.add(index)
+            for position in self._phrasing_postings.get(term, ()):
+                have[position] = have.get(position, 0.0) + gain
+        if skipped_entry is not None:
+            self._score_without(skipped_entry, skip, known, explained, specific)
+        coverage: dict[int, float] = {}
+        for position, amount in have.items():
+            if position == skip:
+                continue
+            phrasing = self._phrasings[position]
+            share = amount / self._phrasing_weight[position]
+            if share > coverage.get(phrasing.entry_index, 0.0):
+                coverage[phrasing.entry_index] = share
+            # All of a phrasing of two or more words («где мой заказ») is specific as a whole.
+            if share >= 0.999 and len(phrasing.terms) >= 2:
+                specific.add(phrasing.entry_index)
+        scored = []
+        for index, amount in explained.items():
+            if not amount:
+                continue
+            score = (amount / total) * (1 - _COVERAGE_SHARE + _COVERAGE_SHARE * coverage.get(index, 0.0))
+            if index not in specific:
                 score *= _UNSPECIFIC_FACTOR
             scored.append((score, index))
         scored.sort(key=lambda item: (-item[0], item[1]))
         return scored
+
+    def _score_without(
+        self, index: int, skip: int, known: dict[str, float], explained: dict[int, float], specific: set[int]
+    ) -> None:
+        """Add entry `index`'s share of the message as if phrasing `skip` were not in the FAQ."""
+        fields = self._fields_without(index, skip)
+        for term, sureness in known.items():
+            field = fields.get(term, 0.0)
+            if field:
+                explained[index] = explained.get(index, 0.0) + self._weight[term] * sureness * field
+                if term not in self._generic and sureness >= 0.6:
+                    specific.add(index)
 
     def _fields_without(self, index: int, skip: int) -> dict[str, float]:
         fields = {term: _ANSWER_WEIGHT for term in t.terms(self.entries[index].answer)}
@@ -352,10 +377,12 @@ class FaqMatcher:
         runner_up = ranked[1] if len(ranked) > 1 else None
         if best is None or best.score < self.likely_score:
             return FaqVerdict(NONE, best, runner_up)
-        clear = runner_up is None or best.score - runner_up.score >= self.margin
-        if best.score >= self.min_score and clear:
+        lead = best.score - runner_up.score if runner_up else best.score
+        if best.score >= self.min_score and lead >= self.margin:
             return FaqVerdict(SURE, best, runner_up)
-        return FaqVerdict(LIKELY, best, runner_up)
+        if lead >= self.margin * _LIKELY_LEAD_SHARE:
+            return FaqVerdict(LIKELY, best, runner_up)
+        return FaqVerdict(NONE, best, runner_up)
 
     def match(self, text: str) -> FaqMatch | None:
         """Return the entry that surely answers the message, or None to leave it to an operator."""
