@@ -50,9 +50,9 @@ _UNSPECIFIC_FACTOR = 0.55
 _GENERIC_SHARE = 0.25
 # Calibration: the sure threshold is the lowest step within these bounds at which at most this
 # share of the FAQ's own questions, left out, would get another entry's answer as sure.
-SURE_FLOOR, SURE_CEILING = 0.50, 0.75
+SURE_FLOOR, SURE_CEILING = 0.55, 0.75
 _CALIBRATION_STEP = 0.05
-_CALIBRATION_WRONG = 0.15
+_CALIBRATION_WRONG = 0.16
 # "likely" starts this far below "sure" and needs this share of the sure margin as its lead:
 # two entries tied are no suggestion.
 _LIKELY_GAP = 0.2
@@ -251,7 +251,7 @@ class FaqMatcher:
     def _message_terms(self, text: str) -> tuple[dict[str, float], int]:
         """Return the message's FAQ terms with how sure each is (1 exact, less for a lookalike),
         and how many of its words are unknown to the FAQ and not names."""
-        text = self._repair_layout(text[:_MAX_MESSAGE_CHARS])
+        text = self._repair_layout(t.repair_lookalikes(text[:_MAX_MESSAGE_CHARS]))
         names = _names(text)
         known: dict[str, float] = {}
         unknown: set[str] = set()
@@ -278,6 +278,7 @@ class FaqMatcher:
         skipped_entry = self._phrasings[skip].entry_index if skip is not None else None
         # Accumulate along the postings: only entries and phrasings that share a term are touched.
         explained: dict[int, float] = {}
+        from_answer: dict[int, float] = {}  # the part of `explained` only the answer gives
         specific: set[int] = set()
         have: dict[int, float] = {}
         for term, sureness in known.items():
@@ -287,12 +288,14 @@ class FaqMatcher:
                 if index == skipped_entry:
                     continue
                 explained[index] = explained.get(index, 0.0) + gain * field
+                if field < 1.0:
+                    from_answer[index] = from_answer.get(index, 0.0) + gain * field
                 if telling:
                     specific.add(index)
             for position in self._phrasing_postings.get(term, ()):
                 have[position] = have.get(position, 0.0) + gain
         if skipped_entry is not None:
-            self._score_without(skipped_entry, skip, known, explained, specific)
+            self._score_without(skipped_entry, skip, known, explained, from_answer, specific)
         coverage: dict[int, float] = {}
         for position, amount in have.items():
             if position == skip:
@@ -308,7 +311,10 @@ class FaqMatcher:
         for index, amount in explained.items():
             if not amount:
                 continue
-            score = (amount / total) * (1 - _COVERAGE_SHARE + _COVERAGE_SHARE * coverage.get(index, 0.0))
+            share = amount / total
+            # What only the answer explains covers the message as a phrasing would (at the answer's weight).
+            covered = max(coverage.get(index, 0.0), from_answer.get(index, 0.0) / total)
+            score = share * (1 - _COVERAGE_SHARE + _COVERAGE_SHARE * covered)
             if index not in specific:
                 score *= _UNSPECIFIC_FACTOR
             scored.append((score, index))
@@ -316,14 +322,23 @@ class FaqMatcher:
         return scored
 
     def _score_without(
-        self, index: int, skip: int, known: dict[str, float], explained: dict[int, float], specific: set[int]
+        self,
+        index: int,
+        skip: int,
+        known: dict[str, float],
+        explained: dict[int, float],
+        from_answer: dict[int, float],
+        specific: set[int],
     ) -> None:
         """Add entry `index`'s share of the message as if phrasing `skip` were not in the FAQ."""
         fields = self._fields_without(index, skip)
         for term, sureness in known.items():
             field = fields.get(term, 0.0)
             if field:
-                explained[index] = explained.get(index, 0.0) + self._weight[term] * sureness * field
+                gain = self._weight[term] * sureness * field
+                explained[index] = explained.get(index, 0.0) + gain
+                if field < 1.0:
+                    from_answer[index] = from_answer.get(index, 0.0) + gain
                 if term not in self._generic and sureness >= 0.6:
                     specific.add(index)
 
@@ -378,7 +393,8 @@ class FaqMatcher:
         if best is None or best.score < self.likely_score:
             return FaqVerdict(NONE, best, runner_up)
         lead = best.score - runner_up.score if runner_up else best.score
-        if best.score >= self.min_score and lead >= self.margin:
+        # Thanks and «ок» without a question mark close a talk: at most a suggestion.
+        if best.score >= self.min_score and lead >= self.margin and not t.is_closing_remark(text):
             return FaqVerdict(SURE, best, runner_up)
         if lead >= self.margin * _LIKELY_LEAD_SHARE:
             return FaqVerdict(LIKELY, best, runner_up)

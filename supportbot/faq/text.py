@@ -22,7 +22,8 @@ _REPEATED_LETTER = re.compile(r"([^\W\d_])\1+")
 _CYRILLIC = re.compile(r"[а-яё]")
 _LATIN = re.compile(r"[a-z]")
 # A run a customer may have typed on the Latin layout: letters and the keys that hold х ъ ж э б ю ё.
-LATIN_RUN = re.compile(r"[a-z\[\];',.`]*[a-z][a-z\[\];',.`]*")
+# Only whole words: a Latin letter inside a Cyrillic word is a look-alike, not a layout slip.
+LATIN_RUN = re.compile(r"(?<![а-яё\w])[a-z\[\];',.`]*[a-z][a-z\[\];',.`]*(?![а-яё\w])")
 
 _QWERTY = "qwertyuiop[]asdfghjkl;'zxcvbnm,.`"
 _JCUKEN = "йцукенгшщзхъфывапролджэячсмитьбюё"
@@ -41,7 +42,7 @@ _FILLER_RAW = """
 подскажите подскажи скажите скажи расскажите уточните уточнить пожалуйста пожалуйсто пожалуста
 пжл пж плз плиз пожалуй заранее благодарю извините простите
 а и ну но да нет не или ли же ж бы вот вообще просто тогда типа кстати еще уже тоже также
-вроде короче блин значит как-то какой-то че чо чё что-то кое вдруг очень прям прямо сразу
+вроде короче блин значит нибудь либо как-то какой-то че чо чё что-то кое вдруг очень прям прямо сразу
 можно могу можете может мочь нельзя надо нужно нужен нужна нужны хочу хотел хотела хотелось
 хотим хотела бы интересует интересно вопрос вопросик
 у вас вы вам вами ваш ваша ваше ваши вашего вашей вашем вашу вашим вашими ваших вашему
@@ -52,11 +53,12 @@ _FILLER_RAW = """
 есть будет буду будут был была было были быть является
 в во на с со по к ко о об обо от из за для до при про без через над под у
 что чтобы чем если ведь лишь делать сделать все всё всего всех
+который которая которое которые которого которой котором которую которых
 ок окей ok хорошо ладно понятно ясно
 """
 # A message made only of these (and filler) is small talk: never answered.
 _SMALL_TALK_RAW = """
-спасибо спасиб спс пасиб благодарю благодарочка сенкс thanks thx
+спасибо спасиб спс пасиб благодарю благодарочка сенкс thanks thx большое огромное
 ок окей ok ага угу ясно понятно хорошо ладно отлично супер класс круто норм нормально
 """
 # Question frames carry the form of a question, not its topic: «сколько стоит» fits any price.
@@ -69,7 +71,7 @@ _FRAME_RAW = "как какой какая какие каким когда гд
 
 # General-purpose synonyms that hold for any shop: every word of a line stands for its first word.
 _SYNONYMS_RAW = """
-оплата оплатить оплачивать оплачиваете оплачу заплатить платить плачу платите платеж оплачивается
+оплата оплатить оплачивать оплачиваете оплачу заплачу заплатить платить плачу платите платеж оплачивается
 доставка доставить доставлять доставляете доставите доставим привезти привезете привезут привозите привоз привозить курьер курьером
 возврат вернуть верну вернете возвращать возвращаете возвращается
 обмен обменять поменять меняете замена заменить
@@ -98,21 +100,20 @@ def _words(raw: str) -> list[str]:
 
 def normalize(text: str) -> str:
     """Lower-case, repair look-alike letters, ё→е, punctuation to spaces, stretched letters squeezed."""
-    text = _repair_lookalikes(text.translate(_LOOKALIKE_UPPER) if _CYRILLIC.search(text.lower()) else text)
-    text = text.lower().replace("ё", "е")
+    text = repair_lookalikes(text).lower().replace("ё", "е")
     text = _NON_WORD.sub(" ", text)
     text = _REPEATED_LETTER.sub(r"\1", text)
     return " ".join(text.split())
 
 
-def _repair_lookalikes(text: str) -> str:
-    """Replace Latin look-alike letters inside words that also hold Cyrillic letters."""
+def repair_lookalikes(text: str) -> str:
+    """Replace Latin look-alike letters in words that also hold Cyrillic ones («еcть» → «есть»)."""
 
     def fix(match: re.Match[str]) -> str:
         word = match.group(0)
         lower = word.lower()
         if _CYRILLIC.search(lower) and _LATIN.search(lower):
-            return word.translate(_LOOKALIKE_LOWER)
+            return word.translate(_LOOKALIKE_UPPER).translate(_LOOKALIKE_LOWER)
         return word
 
     return _MIXED_WORD.sub(fix, text)
@@ -153,6 +154,11 @@ def terms(text: str) -> list[str]:
     for word in content_words(text):
         seen.setdefault(stem(word), None)
     return list(seen)
+
+
+def is_closing_remark(text: str) -> bool:
+    """Tell whether a message thanks or acknowledges («спасибо, всё пришло») rather than asks."""
+    return "?" not in text and any(word in _SMALL_TALK for word in normalize(text).split())
 
 
 def is_known_word(word: str) -> bool:
