@@ -1,19 +1,22 @@
 """Match a customer's message to the owner's FAQ entries: pure computation, no I/O.
 
 Everything the owner wrote is match text: phrasings and keywords fully, the answer with a
-lower weight. A message is cut into terms (see text.py); a term the FAQ does not use is looked
-up by character 3–5-grams (typos, slang) and, failing that, ignored: names and product models
-neither help nor hurt. Terms are weighted by how few entries use them.
+lower weight. A message is cut into terms (see text.py); Latin-layout words are turned back
+into Russian when the result is a word the FAQ or the general lists know. A term the FAQ
+does not use is looked up by character 3–5-grams (typos, slang). Terms weigh more the fewer
+entries use them. What is still unknown: names (capitalised inside a sentence) and models
+(digits, Latin letters) are ignored; up to two other unknown words count against a match,
+because such a word is often the real topic the FAQ lacks («оплатить в рассрочку?»).
 
-An entry's score (0..1) is the weighted share of the message's known terms the entry accounts
-for, times how much of its best phrasing the message covers. The thresholds are calibrated
-on the FAQ itself when it loads: every phrasing is matched against the FAQ without it
-(leave-one-out), which shows how high a wrong entry scores for this FAQ and how high a
-paraphrase of the right one does.
+An entry's score (0..1) is the weighted share of the message's terms the entry accounts for,
+times how much of its best phrasing (or, weaker, of its answer) the message covers. A match
+that rests only on generic words (a word used by a quarter of the entries, words like «заказ»
+for any shop, question words) or on look-alikes is scaled down so that it is never sure.
 
-Outcomes: "sure" (answer the customer), "likely" (suggest the entry to the operator),
-"none". A sure answer needs a specific term (not a number, not a word generic for this FAQ
-or any shop) and a clear lead over the runner-up.
+The sure threshold is calibrated on the FAQ itself when it loads: each question phrasing is
+matched against the FAQ without it (leave-one-out); the threshold is the lowest step at which
+few of them would surely get another entry. Besides the threshold, the best entry must lead
+the runner-up by `margin`. A thank-you without a question is never answered.
 """
 
 from __future__ import annotations
