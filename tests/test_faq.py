@@ -138,9 +138,16 @@ def test_sure_answers_any_shop(message, expected):
     assert (verdict.outcome, first(verdict.best)) == (SURE, expected)
 
 
-@pytest.mark.parametrize("message", ["по заказу 7731", "карту памяти на 64 гб продаёте?", "спасибо, всё получила"])
-def test_one_generic_word_or_a_number_is_never_sure(message):
+@pytest.mark.parametrize("message", ["по заказу 7731", "карту памяти на 64 гб продаёте?", "спасибо, всё получила",
+                                     "наличными?"])  # one word that only an answer has
+def test_one_generic_word_a_number_or_one_answer_word_is_never_sure(message):
     assert FaqMatcher(PAYMENT_AND_HOURS).classify(message).outcome != SURE
+
+
+@pytest.mark.parametrize("message", ["сообщение 0", "сообщение 3"])
+def test_a_word_from_one_answer_alone_is_never_sure(matcher, message):
+    # The pick-up answer says «дождитесь сообщения»: that is no reason to send it.
+    assert matcher.match(message) is None
 
 
 def test_names_and_models_neither_help_nor_hurt_other_unknown_words_weigh_a_little():

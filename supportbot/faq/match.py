@@ -119,6 +119,32 @@ def _names(text: str) -> set[str]:
     return found
 
 
+class _Tally:
+    """What one message shares with each entry, summed term by term."""
+
+    def __init__(self) -> None:
+        self.explained: dict[int, float] = {}  # weight of the message's terms the entry has
+        self.from_answer: dict[int, float] = {}  # ...of it, what only the entry's answer has
+        self._shared: dict[int, int] = {}  # how many of the message's terms the entry has
+        self._specific: set[int] = set()  # entries that ask with a specific term of the message
+        self._answer_specific: set[int] = set()  # entries whose answer alone has one
+
+    def add(self, index: int, gain: float, field: float, telling: bool) -> None:
+        self.explained[index] = self.explained.get(index, 0.0) + gain * field
+        self._shared[index] = self._shared.get(index, 0) + 1
+        if field < 1.0:
+            self.from_answer[index] = self.from_answer.get(index, 0.0) + gain * field
+        if telling:
+            (self._specific if field == 1.0 else self._answer_specific).add(index)
+
+    def specific(self) -> set[int]:
+        """Return the entries whose match rests on a specific term.
+
+        One word that only an answer uses («дождитесь сообщения») is too little on its own.
+        """
+        return self._specific | {index for index in self._answer_specific if self._shared[index] >= 2}
+
+
 @dataclass(frozen=True)
 class _Phrasing:
     entry_index: int
@@ -280,29 +306,26 @@ class FaqMatcher:
         total = sum(weight[term] for term in known) + min(unknown, _UNKNOWN_MOST) * self._unknown_weight
         skipped_entry = self._phrasings[skip].entry_index if skip is not None else None
         # Accumulate along the postings: only entries and phrasings that share a term are touched.
-        explained: dict[int, float] = {}
-        from_answer: dict[int, float] = {}  # the part of `explained` only the answer gives
-        specific: set[int] = set()
+        tally = _Tally()
         have: dict[int, float] = {}
         for term, sureness in known.items():
             gain = weight[term] * sureness
             telling = term not in self._generic and sureness >= 0.6
             for index, field in self._postings.get(term, ()):
-                if index == skipped_entry:
-                    continue
-                explained[index] = explained.get(index, 0.0) + gain * field
-                if field < 1.0:
-                    from_answer[index] = from_answer.get(index, 0.0) + gain * field
-                if telling:
-                    specific.add(index)
+                if index != skipped_entry:
+                    tally.add(index, gain, field, telling)
             for position in self._phrasing_postings.get(term, ()):
-                have[position] = have.get(position, 0.0) + gain
+                if position != skip:
+                    have[position] = have.get(position, 0.0) + gain
         if skipped_entry is not None:
-            self._score_without(skipped_entry, skip, known, explained, from_answer, specific)
+            fields = self._fields_without(skipped_entry, skip)
+            for term, sureness in known.items():
+                if term in fields:
+                    telling = term not in self._generic and sureness >= 0.6
+                    tally.add(skipped_entry, weight[term] * sureness, fields[term], telling)
+        specific = tally.specific()
         coverage: dict[int, float] = {}
         for position, amount in have.items():
-            if position == skip:
-                continue
             phrasing = self._phrasings[position]
             share = amount / self._phrasing_weight[position]
             if share > coverage.get(phrasing.entry_index, 0.0):
@@ -311,39 +334,16 @@ class FaqMatcher:
             if share >= 0.999 and len(phrasing.terms) >= 2:
                 specific.add(phrasing.entry_index)
         scored = []
-        for index, amount in explained.items():
-            if not amount:
-                continue
+        for index, amount in tally.explained.items():
             share = amount / total
             # What only the answer explains covers the message as a phrasing would (at the answer's weight).
-            covered = max(coverage.get(index, 0.0), from_answer.get(index, 0.0) / total)
+            covered = max(coverage.get(index, 0.0), tally.from_answer.get(index, 0.0) / total)
             score = share * (1 - _COVERAGE_SHARE + _COVERAGE_SHARE * covered)
             if index not in specific:
                 score *= _UNSPECIFIC_FACTOR
             scored.append((score, index))
         scored.sort(key=lambda item: (-item[0], item[1]))
         return scored
-
-    def _score_without(
-        self,
-        index: int,
-        skip: int,
-        known: dict[str, float],
-        explained: dict[int, float],
-        from_answer: dict[int, float],
-        specific: set[int],
-    ) -> None:
-        """Add entry `index`'s share of the message as if phrasing `skip` were not in the FAQ."""
-        fields = self._fields_without(index, skip)
-        for term, sureness in known.items():
-            field = fields.get(term, 0.0)
-            if field:
-                gain = self._weight[term] * sureness * field
-                explained[index] = explained.get(index, 0.0) + gain
-                if field < 1.0:
-                    from_answer[index] = from_answer.get(index, 0.0) + gain
-                if term not in self._generic and sureness >= 0.6:
-                    specific.add(index)
 
     def _fields_without(self, index: int, skip: int) -> dict[str, float]:
         fields = {term: _ANSWER_WEIGHT for term in t.terms(self.entries[index].answer)}
