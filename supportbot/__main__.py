@@ -12,7 +12,10 @@ USAGE = """Использование (вместо «python -m supportbot» м�
                                   выгрузить переписку в CSV для Excel
   python -m supportbot autostart [on|off]
                                   автозапуск при входе в Windows: включить, выключить, показать
-  python -m supportbot faq ТЕКСТ  что бот ответит из FAQ на этот вопрос (--batch: по строке из stdin)
+  python -m supportbot faq ТЕКСТ  что бот сделает с этим вопросом: три ближайших ответа FAQ и итог
+                                  (--batch: по строке из stdin)
+  python -m supportbot faq gaps [--since ГГГГ-ММ-ДД] [--csv ФАЙЛ.csv]
+                                  вопросы, на которые ответил оператор, а не FAQ: чего не хватает в FAQ
 """
 
 
