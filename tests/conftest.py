@@ -5,6 +5,7 @@ import pytest
 
 from tests.botproc import BotProcess
 from tests.fakegram import FakeTelegram
+from tests.harness import Shop
 
 
 @pytest.fixture
@@ -32,3 +33,24 @@ def make_bot(tmp_path, api):
 def bot(make_bot):
     """A running bot with two seats (PINs 1111 and 2222) and a chat limit of 2."""
     return make_bot(OPERATOR_CHAT_LIMIT="2").start()
+
+
+@pytest.fixture
+def make_shop(tmp_path):
+    """Build in-process shops (tests/harness.py) on a database in tmp_path: make_shop(operator_chat_limit=2)."""
+    shops: list[Shop] = []
+
+    def factory(**config) -> Shop:
+        shop = Shop(tmp_path / f"shop{len(shops)}", **config)
+        shops.append(shop)
+        return shop
+
+    yield factory
+    for shop in shops:
+        shop.close()
+
+
+@pytest.fixture
+def shop(make_shop):
+    """An in-process shop with three seats (PINs 1111, 2222, 3333) and the default settings."""
+    return make_shop()
