@@ -141,7 +141,8 @@ def _faq_send(ctx: Context, seat: int | None, press: ButtonPress, numbers: tuple
     """The operator sends the suggested FAQ answer to that dialog's customer, as their own reply."""
     dialog = ctx.tx.dialog(numbers[0]) if seat is not None else None
     entry = _faq_entry(ctx, numbers[1], numbers[2])
-    if dialog is None or entry is None or dialog.state is not DialogState.ACTIVE or dialog.seat != seat:
+    if (dialog is None or entry is None or dialog.state is not DialogState.ACTIVE or dialog.seat != seat
+            or ctx.tx.faq_event_exists(dialog.id, entry.number, ("suggestion_sent",))):  # a double tap sends once
         return texts.BUTTON_STALE
     customer = ctx.tx.customer(dialog.customer_id)
     relay.send_faq_answer(ctx, seat, press.sender.user_id, dialog, entry.answer)
