@@ -124,16 +124,17 @@ def test_only_the_operators_own_action_picks_a_new_current_dialog():
     assert core.current_after_end(view, 1, by_its_operator=False) is None
     assert core.current_after_end(view, 1, by_its_operator=True) == 2
     assert core.current_after_end(view, 2, by_its_operator=False) == 1
-    assert core.current_after_assign(view, 3, chosen=False) == 1
-    assert core.current_after_assign(core.SeatView(None, 1, ()), 3, chosen=False) is None
-    assert core.current_after_assign(core.SeatView(None, None, ()), 3, chosen=False) == 3
+    assert core.focus_after_assign(view, 3, chosen=False) == (1, 1)
+    assert core.focus_after_assign(view, 3, chosen=True) == (3, 1)
+    assert core.focus_after_assign(core.SeatView(None, 1, ()), 3, chosen=False) == (None, 1)
+    assert core.focus_after_assign(core.SeatView(None, None, ()), 3, chosen=False) == (3, 3)
 
 
 @pytest.mark.parametrize("view, reply, expected", [
     (core.SeatView(1, 1, (1,)), None, core.Deliver(1)),
     (core.SeatView(2, 1, (1, 2)), None, core.Hold("changed")),
     (core.SeatView(None, 1, (2,)), None, core.Hold("none")),
-    (core.SeatView(2, None, (2,)), None, core.Deliver(2)),  # writing to nobody: the automatic newcomer
+    (core.SeatView(2, None, (2,)), None, core.Hold("changed")),
     (core.SeatView(1, 1, (1, 2)), core.ReplyTarget(2, True, True), core.Deliver(2)),
     (core.SeatView(1, 1, (1,)), core.ReplyTarget(2, False, True), core.Refuse("gone")),
     (core.SeatView(1, 1, (1,)), core.ReplyTarget(None, False, False), core.Hold("unknown_reply")),

@@ -19,7 +19,7 @@ from .login import (GLOBAL_MAX_FAILURES, GLOBAL_WINDOW_SECONDS, LOGIN_LOCK_SECON
                     pin_still_valid)
 from .parsing import (HISTORY_MAX, ID_MAX, HistoryArgs, parse_button, parse_customer_ref, parse_history_args,
                       parse_optional_ref)
-from .routing import (Deliver, Hold, Refuse, ReplyTarget, Route, SeatView, current_after_assign, current_after_end,
+from .routing import (Deliver, Hold, Refuse, ReplyTarget, Route, SeatView, current_after_end, focus_after_assign,
                       edit_allowed, route_operator_message)
 from .stats import DialogFacts, StatsLine, percentile, summarize
 from .text import (CAPTION_LIMIT, HISTORY_CONTINUATION, NO_CAPTION, TEXT_LIMIT, RelayShape, describe_person,

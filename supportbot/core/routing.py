@@ -2,8 +2,8 @@
 
 The rule that keeps one customer's words from another: an operator's plain message goes to
 the dialog that was current right after that operator's previous action, and only if it is
-still current now; when nothing was current then, to the dialog assigned to them automatically
-since. Anything else is held and the operator is asked. A reply goes to the
+still current now (a dialog assigned automatically while they wrote to nobody counts as theirs:
+`focus_after_assign`). Anything else is held and the operator is asked. A reply goes to the
 customer of the message replied to, while that dialog is still theirs.
 """
 from __future__ import annotations
@@ -57,22 +57,24 @@ def route_operator_message(seat: SeatView, reply: ReplyTarget | None) -> Route:
         return Deliver(reply.dialog_id)
     if seat.current is None:
         return Hold("none")
-    if seat.acknowledged is not None and seat.current != seat.acknowledged:
+    if seat.current != seat.acknowledged:
         return Hold("changed")
-    # Either the dialog they were writing to, or, when they were writing to nobody, the one
-    # assigned to them automatically since (it became current only because nothing was).
     return Deliver(seat.current)
 
 
-def current_after_assign(seat: SeatView, dialog_id: int, *, chosen: bool) -> int | None:
-    """The current dialog after a dialog is assigned to the seat.
+def focus_after_assign(seat: SeatView, dialog_id: int, *, chosen: bool) -> tuple[int | None, int | None]:
+    """(current, acknowledged) after a dialog is assigned to the seat.
 
-    An operator's choice makes it current; an automatic assignment only when nothing was current
-    after the operator's previous action and nothing is current now.
+    An operator's choice makes it current. An automatic assignment makes it current only when nothing
+    was current after the operator's previous action and nothing is now; then the operator, who was
+    writing to nobody, is taken to be writing to this customer (the notice tells them so), so that
+    their words reach it, and a later ending of it holds their words instead of passing them on.
     """
-    if chosen or (seat.acknowledged is None and seat.current is None):
-        return dialog_id
-    return seat.current
+    if chosen:
+        return dialog_id, seat.acknowledged
+    if seat.acknowledged is None and seat.current is None:
+        return dialog_id, dialog_id
+    return seat.current, seat.acknowledged
 
 
 def current_after_end(seat: SeatView, ended: int, *, by_its_operator: bool) -> int | None:

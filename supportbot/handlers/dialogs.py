@@ -23,7 +23,7 @@ def assign(ctx: Context, dialog: Dialog, seat: int, notice: str, *, chosen: bool
     waited = ctx.now - (dialog.queued_at or ctx.now)
     view = ctx.seat_view(seat)
     dialog = ctx.tx.assign(dialog, seat, ctx.now)
-    ctx.tx.set_current(seat, core.current_after_assign(view, dialog.id, chosen=chosen))
+    ctx.tx.set_focus(seat, *core.focus_after_assign(view, dialog.id, chosen=chosen))
     customer = ctx.tx.customer(dialog.customer_id)
     is_current = ctx.tx.current_dialog(seat).id == dialog.id if ctx.tx.current_dialog(seat) else False
     ctx.notify(seat, customer,

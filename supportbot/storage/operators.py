@@ -87,6 +87,11 @@ class OperatorRecords:
         row = self.conn.execute("SELECT acked_dialog_id FROM seats WHERE seat = ?", (seat,)).fetchone()
         return row[0] if row else None
 
+    def set_focus(self, seat: int, current: int | None, acknowledged: int | None) -> None:
+        """Set the seat's current dialog and the one its operator is taken to be writing to."""
+        self.conn.execute("UPDATE seats SET current_dialog_id = ?, acked_dialog_id = ? WHERE seat = ?",
+                          (current, acknowledged, seat))
+
     def acknowledge_current(self, seat: int) -> None:
         """Remember the seat's current dialog as the one its operator has seen (after each of their actions)."""
         self.conn.execute("UPDATE seats SET acked_dialog_id = current_dialog_id WHERE seat = ?", (seat,))
