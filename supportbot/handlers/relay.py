@@ -140,7 +140,7 @@ def release_flood_holds(ctx: Context) -> None:
             lines = [texts.FLOOD_RELEASED.format(who=customer.label, count=len(live))]
             lines += [m.body or "" for m in texts_only]
             for piece in core.join_lines_in_pieces(lines):
-                ctx.send(SendText(op_chat, piece), texts_only[0].id, customer.id)
+                ctx.send(SendText(op_chat, piece), customer_id=customer.id)  # already combined: not a relay row
             ctx.tx.mark_relayed([m.id for m in texts_only])
         deliver_pending(ctx, dialog, flush_albums=True)
 
