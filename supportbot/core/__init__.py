@@ -11,15 +11,15 @@ limits, captions, history), `stats`.
 """
 from .dialogs import (ENDINGS, TRANSITIONS, Cause, DialogState, Ending, InvalidTransition, check_transition, ending,
                       mermaid, next_state)
-from .events import (Action, AnswerButton, ButtonPress, Buttons, CopyAlbum, CopyMessage, DeleteMessage,
-                     DeliveryFailure, EditMessage, Event, IncomingMessage, LeaveChat, MembershipChange, Person,
-                     RemoveButtons, SendText, SetCommands)
+from .events import (Action, AnswerButton, ButtonPress, Buttons, CopyAlbum, CopyMessage, CreateTopic, DeleteMessage,
+                     DeliveryFailure, EditMessage, EditTopic, Event, IncomingMessage, LeaveChat, MembershipChange,
+                     Person, RemoveButtons, SendText, SetCommands, TopicRecreated)
 from .login import (GLOBAL_MAX_FAILURES, GLOBAL_WINDOW_SECONDS, LOGIN_LOCK_SECONDS, LOGIN_MAX_FAILURES,
                     after_failed_login, login_closed_to_newcomers, login_locked_for, login_pin, pin_fingerprint,
                     pin_still_valid)
-from .parsing import (HISTORY_MAX, ID_MAX, HistoryArgs, parse_button, parse_customer_ref, parse_history_args,
+from .parsing import (HISTORY_MAX, ID_MAX, HistoryArgs, args_in_topic, parse_button, parse_customer_ref, parse_history_args,
                       parse_optional_ref)
-from .routing import (Deliver, Hold, Refuse, ReplyTarget, Route, SeatView, current_after_end, focus_after_assign,
+from .routing import (Deliver, Hold, Refuse, ReplyTarget, Route, SeatView, TopicTarget, current_after_end, focus_after_assign,
                       edit_allowed, route_operator_message)
 from .stats import DialogFacts, StatsLine, percentile, summarize
 from .text import (CAPTION_LIMIT, HISTORY_CONTINUATION, NO_CAPTION, TEXT_LIMIT, RelayShape, describe_person,

@@ -31,6 +31,7 @@ class IncomingMessage:
     reply_to_message_id: int | None = None
     media_group_id: str | None = None
     edited: bool = False
+    thread_id: int | None = None  # the topic it was written in (topics in private chats), None for General
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,14 @@ class ButtonPress:
     data: str
 
 
-Event = IncomingMessage | MembershipChange | DeliveryFailure | ButtonPress
+@dataclass(frozen=True)
+class TopicRecreated:
+    """The sender found a dialog's topic gone and opened a new one: what was there must be shown again."""
+    chat_id: int
+    dialog_id: int
+
+
+Event = IncomingMessage | MembershipChange | DeliveryFailure | ButtonPress | TopicRecreated
 
 
 # --- what the bot does (stored in the outbox, performed by the sender) ------
@@ -74,6 +82,7 @@ class SendText:
     text: str
     buttons: Buttons = ()
     reply_to_outbox: int | None = None  # answer under the message that outbox row produced, if it still exists
+    topic_of: int | None = None  # a dialog id: send into that dialog's topic in this chat (topics mode)
 
 
 @dataclass(frozen=True)
@@ -83,6 +92,7 @@ class CopyMessage:
     message_id: int
     caption: str | None = None
     content_type: str = ""  # for a readable stand-in when the copy is refused
+    topic_of: int | None = None
 
 
 @dataclass(frozen=True)
@@ -90,6 +100,7 @@ class CopyAlbum:
     chat_id: int
     from_chat_id: int
     message_ids: tuple[int, ...]
+    topic_of: int | None = None
 
 
 @dataclass(frozen=True)
@@ -132,6 +143,23 @@ class LeaveChat:
     chat_id: int
 
 
+@dataclass(frozen=True)
+class CreateTopic:
+    """Open a topic for a dialog in an operator's private chat (topics mode)."""
+    chat_id: int
+    dialog_id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class EditTopic:
+    """Rename a dialog's topic, and close it when the dialog ended."""
+    chat_id: int
+    dialog_id: int
+    name: str
+    close: bool = False
+
+
 Action = (SendText | CopyMessage | CopyAlbum | EditMessage | RemoveButtons | AnswerButton | DeleteMessage
-          | SetCommands | LeaveChat)
+          | SetCommands | LeaveChat | CreateTopic | EditTopic)
 

@@ -60,3 +60,19 @@ def parse_button(data: str) -> tuple[str, tuple[int, ...]] | None:
     if not verb.isalpha() or any(n is None for n in numbers):
         return None
     return verb, numbers
+
+
+def args_in_topic(command: str, args: str, customer_ref: int) -> str:
+    """The arguments a command means inside a customer's topic: that customer, unless the operator names another.
+
+    `/done`, `/ban`, `/unban`, `/history` alone act on the topic's customer; `/note текст` is a note about
+    them; `/transfer 2` hands them to line 2. Anything else is read as written.
+    """
+    words = args.split()
+    if command in ("done", "ban", "unban", "history") and not words:
+        return str(customer_ref)
+    if command == "note" and words:
+        return f"{customer_ref} {args}"
+    if command == "transfer" and len(words) == 1:
+        return f"{customer_ref} {args}"
+    return args

@@ -28,6 +28,13 @@ class ReplyTarget:
 
 
 @dataclass(frozen=True)
+class TopicTarget:
+    """The topic an operator wrote in (topics mode): whose dialog it is."""
+    dialog_id: int | None        # the open dialog this topic belongs to, None if it belongs to none now
+    mine: bool                   # that dialog is active at this seat
+
+
+@dataclass(frozen=True)
 class Deliver:
     dialog_id: int
 
@@ -47,14 +54,26 @@ class Refuse:
 Route = Deliver | Hold | Refuse
 
 
-def route_operator_message(seat: SeatView, reply: ReplyTarget | None) -> Route:
-    """Decide where an operator's message goes."""
+def route_operator_message(seat: SeatView, reply: ReplyTarget | None, *, topics: bool = False,
+                           topic: TopicTarget | None = None) -> Route:
+    """Decide where an operator's message goes.
+
+    A reply goes to the customer replied to, in either mode. In topics mode a message goes to the
+    customer of the topic it was written in, and one written outside any customer's topic (General)
+    goes nowhere until the operator chooses. In the classic mode it goes to the current dialog.
+    """
     if reply is not None:
         if not reply.known:
             return Hold("unknown_reply")
         if reply.dialog_id is None or not reply.mine:
             return Refuse("gone")
         return Deliver(reply.dialog_id)
+    if topics:
+        if topic is None:
+            return Hold("general")
+        if topic.dialog_id is None or not topic.mine:
+            return Refuse("topic_closed")
+        return Deliver(topic.dialog_id)
     if seat.current is None:
         return Hold("none")
     if seat.current != seat.acknowledged:

@@ -14,8 +14,9 @@ from __future__ import annotations
 import logging
 
 from .. import core, texts
-from ..core import ButtonPress, DeliveryFailure, IncomingMessage, LeaveChat, MembershipChange, SetCommands
-from . import customers, dialogs, operators, presses, relay  # noqa: F401 - presses registers the buttons
+from ..core import (ButtonPress, DeliveryFailure, IncomingMessage, LeaveChat, MembershipChange, SetCommands,
+                    TopicRecreated)
+from . import customers, dialogs, operators, presses, relay, topics  # noqa: F401 - presses registers buttons
 from .buttons import handle_button
 from .context import Context, Faq, SeatRegistry
 from .duties import tick
@@ -39,6 +40,8 @@ def handle_event(ctx: Context, event: core.Event) -> None:
         customers.handle_membership(ctx, event)
     elif isinstance(event, DeliveryFailure):
         customers.handle_delivery_failure(ctx, event)
+    elif isinstance(event, TopicRecreated):
+        topics.recreated(ctx, event)
     sender = getattr(event, "sender", None)
     seat = ctx.seats.seat_of_user(sender.user_id) if sender is not None else None
     if seat is not None:
@@ -89,6 +92,7 @@ def startup(ctx: Context) -> None:
             ctx.say(row.chat_id, texts.PIN_CHANGED)
             ctx.send(SetCommands(row.chat_id))
     ctx.seats.load(ctx.tx.seats())
+    topics.mode_at_start(ctx)
     ctx.send(SetCommands(0, CUSTOMER_COMMANDS, scope="all_private_chats"))
 
 

@@ -64,19 +64,30 @@ class Context:
     seats: SeatRegistry
     faq: Faq
     now: float
+    topics: bool = False  # each dialog a topic in its operator's chat (Telegram's topics in private chats)
 
     def send(self, action: core.Action, message_id: int | None = None, customer_id: int | None = None) -> int:
         return self.tx.enqueue(action, self.now, message_id, customer_id)
 
-    def say(self, chat_id: int, text: str, buttons: core.Buttons = (), customer_id: int | None = None) -> None:
+    def say(self, chat_id: int, text: str, buttons: core.Buttons = (), customer_id: int | None = None,
+            topic_of: int | None = None) -> None:
         """Send text, split at Telegram's limit; buttons go under the last piece."""
         pieces = core.split_text(text)
         for number, piece in enumerate(pieces, start=1):
-            self.send(SendText(chat_id, piece, buttons if number == len(pieces) else ()), customer_id=customer_id)
+            self.send(SendText(chat_id, piece, buttons if number == len(pieces) else (), topic_of=topic_of),
+                      customer_id=customer_id)
 
-    def notify(self, seat: int, customer: Customer, text: str, buttons: core.Buttons = ()) -> None:
-        """Tell a seat's operator something about a customer; a reply to it reaches that customer."""
-        self.say(self.seats.chat_of(seat), text, buttons, customer_id=customer.id)
+    def notify(self, seat: int, customer: Customer, text: str, buttons: core.Buttons = (),
+               dialog_id: int | None = None) -> None:
+        """Tell a seat's operator something about a customer; a reply to it reaches that customer.
+
+        With topics, a notice about a dialog goes into that dialog's topic.
+        """
+        self.say(self.seats.chat_of(seat), text, buttons, customer_id=customer.id, topic_of=self.topic(dialog_id))
+
+    def topic(self, dialog_id: int | None) -> int | None:
+        """The `topic_of` for actions about a dialog: the dialog in topics mode, nothing in the classic one."""
+        return dialog_id if self.topics else None
 
     def seat_view(self, seat: int) -> core.SeatView:
         """The seat as routing decisions see it."""

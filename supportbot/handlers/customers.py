@@ -102,4 +102,5 @@ def handle_delivery_failure(ctx: Context, failure: core.DeliveryFailure) -> None
     customer = ctx.tx.customer_by_chat(failure.chat_id)
     dialog = ctx.tx.open_dialog(customer.id) if customer else None
     if dialog is not None and dialog.state is DialogState.ACTIVE and dialog.seat in ctx.seats.online:
-        ctx.notify(dialog.seat, customer, texts.DELIVERY_FAILED.format(who=customer.label, error=failure.error))
+        ctx.notify(dialog.seat, customer, texts.DELIVERY_FAILED.format(who=customer.label, error=failure.error),
+                   dialog_id=dialog.id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from .. import core, texts
 from ..core import Cause, DialogState, SetCommands
 from ..storage import Customer, Dialog
-from . import buttons, history, relay
+from . import buttons, history, relay, topics
 from .context import Context
 
 HANDOVER_HISTORY = 10
@@ -25,11 +25,15 @@ def assign(ctx: Context, dialog: Dialog, seat: int, notice: str, *, chosen: bool
     dialog = ctx.tx.assign(dialog, seat, ctx.now)
     ctx.tx.set_focus(seat, *core.focus_after_assign(view, dialog.id, chosen=chosen))
     customer = ctx.tx.customer(dialog.customer_id)
-    is_current = ctx.tx.current_dialog(seat).id == dialog.id if ctx.tx.current_dialog(seat) else False
+    topics.open_topic(ctx, seat, customer, dialog)
+    current = ctx.tx.current_dialog(seat)
+    is_current = ctx.topics or (current is not None and current.id == dialog.id)  # with topics: answer in it
     ctx.notify(seat, customer,
                notice.format(who=customer.label, waited=texts.minutes_text(waited),
-                             current=texts.NOW_CURRENT if is_current else texts.NOT_CURRENT, **extra),
-               buttons.dialog_buttons(customer.id, dialog.id, take=None if is_current else texts.BUTTON_MAKE_CURRENT))
+                             current="" if ctx.topics else texts.NOW_CURRENT if is_current else texts.NOT_CURRENT,
+                             **extra),
+               buttons.dialog_buttons(customer.id, dialog.id, take=None if is_current else texts.BUTTON_MAKE_CURRENT),
+               dialog_id=dialog.id)
     relay.deliver_pending(ctx, dialog)
     relay.bot_say(ctx, customer, dialog, texts.OPERATOR_JOINED.format(name=ctx.seats.name_of(seat)))
 
@@ -71,6 +75,8 @@ def end_dialog(ctx: Context, dialog: Dialog, cause: Cause, *, by_seat: int | Non
     if dialog.state is DialogState.ACTIVE and cause is Cause.DONE:
         relay.deliver_pending(ctx, dialog, flush_albums=True)  # an album still gathering goes out first
     ctx.tx.close_dialog(dialog, cause, ctx.now)
+    if seat is not None:
+        topics.close_topic(ctx, seat, customer, dialog, texts.TOPIC_DONE)
     if follow.thank_customer:
         relay.bot_say(ctx, customer, dialog, ctx.config.closed_reply)
         if ctx.config.csat_enabled and dialog.state is DialogState.ACTIVE:
@@ -79,17 +85,18 @@ def end_dialog(ctx: Context, dialog: Dialog, cause: Cause, *, by_seat: int | Non
         return
     ctx.tx.set_current(seat, core.current_after_end(view, dialog.id, by_its_operator=by_its_operator))
     if follow.tell_operator:
+        cleared = view.current == dialog.id and not ctx.topics
         ctx.notify(seat, customer, texts.DIALOG_ENDED[cause].format(who=customer.label)
-                   + (texts.CURRENT_CLEARED if view.current == dialog.id else ""))
+                   + (texts.CURRENT_CLEARED if cleared else ""), dialog_id=dialog.id)
     if follow.refill_seat:
         fill_seat(ctx, seat)
     after_leaving(ctx, seat, view, dialog.id)
 
 
 def after_leaving(ctx: Context, seat: int, before, left: int) -> None:
-    """Tell the operator which dialog is current now that one left their seat."""
+    """Tell the operator which dialog is current now that one left their seat (with topics there is none)."""
     current = ctx.tx.current_dialog(seat)
-    if before.current != left:
+    if before.current != left or ctx.topics:
         return
     if current is not None:
         ctx.notify(seat, ctx.tx.customer(current.customer_id),
@@ -148,14 +155,16 @@ def hand_over(ctx: Context, dialog: Dialog, seat: int, from_name: str) -> None:
     customer = ctx.tx.customer(dialog.customer_id)
     relay.deliver_pending(ctx, dialog, flush_albums=True, directions=("out",))
     assign(ctx, dialog, seat, texts.TRANSFER_RECEIVED, name=from_name)
-    history.send_history(ctx, ctx.seats.chat_of(seat), customer, HANDOVER_HISTORY)
+    history.send_history(ctx, ctx.seats.chat_of(seat), customer, HANDOVER_HISTORY, topic_of=ctx.topic(dialog.id))
 
 
 def transfer(ctx: Context, seat: int, customer: Customer, dialog: Dialog, target: int) -> None:
     """The operator's own /transfer: hand over, and decide what is current at their seat."""
     view = ctx.seat_view(seat)
+    ctx.notify(seat, customer, texts.TRANSFER_DONE.format(who=customer.label, name=ctx.seats.name_of(target)),
+               dialog_id=dialog.id)  # said in the old topic, before the dialog gets its new one
+    topics.close_topic(ctx, seat, customer, dialog, texts.TOPIC_MOVED)
     hand_over(ctx, dialog, target, ctx.seats.name_of(seat))
     ctx.tx.set_current(seat, core.current_after_end(view, dialog.id, by_its_operator=True))
-    ctx.notify(seat, customer, texts.TRANSFER_DONE.format(who=customer.label, name=ctx.seats.name_of(target)))
     fill_seat(ctx, seat)
     after_leaving(ctx, seat, view, dialog.id)

@@ -39,7 +39,8 @@ def remind_unanswered(ctx: Context) -> None:
         ctx.notify(dialog.seat, customer,
                    texts.UNANSWERED_ALERT.format(who=customer.label,
                                                  waited=texts.minutes_text(ctx.now - message.created_at)),
-                   buttons.dialog_buttons(customer.id, dialog.id, take=texts.BUTTON_MAKE_CURRENT))
+                   buttons.dialog_buttons(customer.id, dialog.id, take=texts.BUTTON_MAKE_CURRENT),
+                   dialog_id=dialog.id)
         ctx.tx.mark_unanswered_alerted(dialog.id, message.id)
 
 

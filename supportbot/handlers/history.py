@@ -13,16 +13,16 @@ from .context import Context
 LIST_PREVIEW = 40
 
 
-def send_history(ctx: Context, chat_id: int, customer: Customer, limit: int) -> None:
+def send_history(ctx: Context, chat_id: int, customer: Customer, limit: int, topic_of: int | None = None) -> None:
     """Send a customer's last messages to an operator, split at Telegram's length limit."""
     messages = ctx.tx.history(customer.id, limit)
     if not messages:
-        ctx.say(chat_id, texts.HISTORY_EMPTY.format(who=customer.label))
+        ctx.say(chat_id, texts.HISTORY_EMPTY.format(who=customer.label), topic_of=topic_of)
         return
     lines = [texts.HISTORY_HEAD.format(who=customer.label, count=len(messages))]
     lines += [history_line(ctx, m) for m in messages]
     for piece in core.join_lines_in_pieces(lines):
-        ctx.send(SendText(chat_id, piece), customer_id=customer.id)
+        ctx.send(SendText(chat_id, piece, topic_of=topic_of), customer_id=customer.id)
 
 
 def history_line(ctx: Context, message: StoredMessage) -> str:

@@ -5,10 +5,12 @@ core holds is kept and given back with a button per open dialog.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from .. import core, texts
 from ..core import ButtonPress, DeleteMessage, IncomingMessage, SetCommands
 from ..storage import Dialog
-from . import buttons, commands, dialogs, relay
+from . import buttons, commands, dialogs, relay, topics
 from .context import Context
 
 OPERATOR_COMMANDS = (
@@ -85,7 +87,10 @@ def _wrong_pin(ctx: Context, msg: IncomingMessage, failures: int, recent: int) -
 
 
 def operator_message(ctx: Context, seat: int, msg: IncomingMessage) -> None:
-    """An operator's command, or an answer for a customer."""
+    """An operator's command, or an answer for a customer; inside a customer's topic, commands act on them."""
+    if msg.content_type.startswith("topic_"):
+        topics.service_message(ctx, seat, msg)
+        return
     if msg.command is None:
         forward_to_customer(ctx, seat, msg)
         return
@@ -93,17 +98,23 @@ def operator_message(ctx: Context, seat: int, msg: IncomingMessage) -> None:
     if command is None:
         ctx.say(msg.chat_id, texts.UNKNOWN_COMMAND)
         return
+    customer = topics.topic_customer(ctx, msg)
+    if customer is not None:
+        msg = replace(msg, args=core.args_in_topic(msg.command, msg.args, customer.id))
     command(ctx, seat, msg)
 
 
 def forward_to_customer(ctx: Context, seat: int, msg: IncomingMessage) -> None:
     """Send an operator's message where the core says: the replied-to customer, the current one, or nowhere yet."""
-    reply = _reply_target(ctx, seat, msg) if msg.reply_to_message_id else None
-    route = core.route_operator_message(ctx.seat_view(seat), reply)
+    reply = _reply_target(ctx, seat, msg) if _is_reply(ctx, msg) else None
+    route = core.route_operator_message(ctx.seat_view(seat), reply, topics=ctx.topics,
+                                        topic=topics.topic_target(ctx, seat, msg) if ctx.topics else None)
     if isinstance(route, core.Deliver):
         _send_to_dialog(ctx, seat, ctx.tx.dialog(route.dialog_id), msg.sender.user_id,
                         [(msg.content_type, msg.text, msg.file_id, msg.chat_id, msg.message_id, msg.media_group_id)],
                         flush_albums=False)
+    elif isinstance(route, core.Refuse) and route.why == "topic_closed":
+        ctx.say(msg.chat_id, texts.TOPIC_CLOSED, topic_of=None)
     elif isinstance(route, core.Refuse):
         customer = ctx.tx.customer(ctx.tx.customer_of_sent_message(msg.chat_id, msg.reply_to_message_id)
                                    or _own_answer_customer(ctx, msg))
@@ -134,7 +145,8 @@ def _hold(ctx: Context, seat: int, msg: IncomingMessage, why: str) -> None:
         media_group_id=msg.media_group_id, now=ctx.now)
     if not first_part:
         return  # one question per album
-    text = {"none": texts.HELD_NONE, "changed": texts.HELD_CHANGED}.get(why, texts.HELD_UNKNOWN_REPLY)
+    text = {"none": texts.HELD_NONE, "changed": texts.HELD_CHANGED, "general": texts.HELD_GENERAL}.get(
+        why, texts.HELD_UNKNOWN_REPLY)
     if not ctx.tx.seat_dialogs(seat):
         text += texts.HELD_NO_DIALOGS
     ctx.say(msg.chat_id, text, buttons.held_buttons(ctx, seat, held_id))
@@ -169,6 +181,11 @@ def drop_held(ctx: Context, seat: int, press: ButtonPress, held_id: int) -> str:
     if press.message_id is not None:
         ctx.send(core.RemoveButtons(press.chat_id, press.message_id))
     return texts.HELD_DROPPED
+
+
+def _is_reply(ctx: Context, msg: IncomingMessage) -> bool:
+    """A real reply: in a topic, Telegram marks every message as a reply to the topic's first message."""
+    return msg.reply_to_message_id is not None and msg.reply_to_message_id != msg.thread_id
 
 
 def _own_answer_customer(ctx: Context, msg: IncomingMessage) -> int | None:

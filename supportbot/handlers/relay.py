@@ -53,7 +53,7 @@ def deliver_pending(ctx: Context, dialog: Dialog, *, flush_albums: bool = False,
                 and not ctx.tx.album_ready(dialog.id, first.media_group_id, ctx.now - ALBUM_QUIET_SECONDS)):
             break
         if first.direction == "in":
-            relay_to_operator(ctx, ctx.seats.chat_of(dialog.seat), customer, group)
+            relay_to_operator(ctx, ctx.seats.chat_of(dialog.seat), customer, group, ctx.topic(dialog.id))
             suggest_faq(ctx, dialog, customer, first)
         else:
             relay_to_customer(ctx, customer, group)
@@ -71,7 +71,7 @@ def suggest_faq(ctx: Context, dialog: Dialog, customer: Customer, message: Store
     entry = verdict.entry
     ctx.notify(dialog.seat, customer,
                texts.FAQ_SUGGESTION.format(number=entry.number, question=entry.questions[0], answer=entry.answer),
-               buttons.suggestion_buttons(dialog.id, entry))
+               buttons.suggestion_buttons(dialog.id, entry), dialog_id=dialog.id)
     ctx.tx.add_faq_event(dialog.id, entry.number, "suggested", ctx.now)
 
 
@@ -87,30 +87,32 @@ def _groups(messages: list[StoredMessage]) -> list[list[StoredMessage]]:
     return groups
 
 
-def relay_to_operator(ctx: Context, op_chat: int, customer: Customer, group: list[StoredMessage]) -> None:
+def relay_to_operator(ctx: Context, op_chat: int, customer: Customer, group: list[StoredMessage],
+                      topic_of: int | None = None) -> None:
     who, first = customer.label, group[0]
     header = texts.RELAY_HEADER.format(who=who)
     send = lambda action: ctx.send(action, first.id, customer.id)  # noqa: E731 - every row names its customer
     if first.edit_of is not None:
         original = ctx.tx.outbox_of_message(first.edit_of, op_chat)
         for piece in core.split_text(texts.EDITED_RELAY.format(who=who, text=first.body or "")):
-            send(SendText(op_chat, piece, reply_to_outbox=original))
+            send(SendText(op_chat, piece, reply_to_outbox=original, topic_of=topic_of))
         return
     if len(group) > 1:
-        send(SendText(op_chat, header))
-        send(CopyAlbum(op_chat, first.tg_chat_id, tuple(m.tg_message_id for m in group)))
+        send(SendText(op_chat, header, topic_of=topic_of))
+        send(CopyAlbum(op_chat, first.tg_chat_id, tuple(m.tg_message_id for m in group), topic_of=topic_of))
         return
     if first.content_type == "text":
         for piece in core.split_text(texts.RELAY_TEXT.format(who=who, text=first.body or "")):
-            send(SendText(op_chat, piece))
+            send(SendText(op_chat, piece, topic_of=topic_of))
         return
     shape = core.relay_shape(first.content_type, header, first.body)
     if shape.header_apart:
-        send(SendText(op_chat, header))
-    send(CopyMessage(op_chat, first.tg_chat_id, first.tg_message_id, shape.caption, first.content_type))
+        send(SendText(op_chat, header, topic_of=topic_of))
+    send(CopyMessage(op_chat, first.tg_chat_id, first.tg_message_id, shape.caption, first.content_type,
+                     topic_of=topic_of))
     if shape.caption_text:
         for piece in core.split_text(texts.CAPTION_APART.format(who=who, text=shape.caption_text)):
-            send(SendText(op_chat, piece))
+            send(SendText(op_chat, piece, topic_of=topic_of))
 
 
 def relay_to_customer(ctx: Context, customer: Customer, group: list[StoredMessage]) -> None:
@@ -140,7 +142,8 @@ def release_flood_holds(ctx: Context) -> None:
             lines = [texts.FLOOD_RELEASED.format(who=customer.label, count=len(live))]
             lines += [m.body or "" for m in texts_only]
             for piece in core.join_lines_in_pieces(lines):
-                ctx.send(SendText(op_chat, piece), customer_id=customer.id)  # already combined: not a relay row
+                ctx.send(SendText(op_chat, piece, topic_of=ctx.topic(dialog.id)),  # already combined: not a relay row
+                         customer_id=customer.id)
             ctx.tx.mark_relayed([m.id for m in texts_only])
         deliver_pending(ctx, dialog, flush_albums=True)
 

@@ -53,6 +53,17 @@ class Storage(QueueStorage):
         with self.transaction() as tx:
             return tx.seats()
 
+    def dialog_topic(self, dialog_id: int, chat_id: int) -> tuple[int | None, str] | None:
+        """(thread id, name) of a dialog's topic in a chat, for the sender; None if it has none there."""
+        with self.transaction() as tx:
+            return tx.topic_of(dialog_id, chat_id)
+
+    def set_dialog_topic(self, dialog_id: int, chat_id: int, thread_id: int | None) -> None:
+        """Record the thread id Telegram gave a dialog's topic in a chat (None: it has none any more)."""
+        with self.transaction():
+            self.conn.execute("UPDATE dialog_topics SET thread_id = ? WHERE dialog_id = ? AND chat_id = ?",
+                              (thread_id, dialog_id, chat_id))
+
 
 class Tx(QueueTx, CustomerRecords, DialogRecords, SeatRecords, MessageRecords, OperatorRecords):
     """Queries that run inside a transaction held by the caller."""

@@ -144,3 +144,32 @@ class OperatorRecords:
     def held_a_seat(self, user_id: int) -> bool:
         return self.conn.execute("SELECT 1 FROM operator_accounts WHERE tg_user_id = ?", (user_id,)).fetchone() \
             is not None
+
+    # --- topics (one per dialog and operator's chat) -----------------------------------
+
+    def name_topic(self, dialog_id: int, chat_id: int, name: str) -> None:
+        """A topic is being opened for a dialog in this chat: remember its name; its thread id comes when sent."""
+        self.conn.execute(
+            "INSERT INTO dialog_topics (dialog_id, chat_id, thread_id, name) VALUES (?, ?, NULL, ?)"
+            " ON CONFLICT (dialog_id, chat_id) DO UPDATE SET thread_id = NULL, name = excluded.name",
+            (dialog_id, chat_id, name))
+
+    def dialog_of_topic(self, chat_id: int, thread_id: int) -> int | None:
+        """The dialog whose topic this is (open or closed), if any."""
+        row = self.conn.execute("SELECT dialog_id FROM dialog_topics WHERE chat_id = ? AND thread_id = ?",
+                                (chat_id, thread_id)).fetchone()
+        return row[0] if row else None
+
+    def topic_of(self, dialog_id: int, chat_id: int) -> tuple[int | None, str] | None:
+        """(thread id, or None while not created yet; name) of a dialog's topic in a chat."""
+        row = self.conn.execute("SELECT thread_id, name FROM dialog_topics WHERE dialog_id = ? AND chat_id = ?",
+                                (dialog_id, chat_id)).fetchone()
+        return None if row is None else (row[0], row[1])
+
+    def state(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM bot_state WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_state(self, key: str, value: str) -> None:
+        self.conn.execute("INSERT INTO bot_state (key, value) VALUES (?, ?)"
+                          " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))

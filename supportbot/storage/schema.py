@@ -173,6 +173,17 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
         )""",
         "CREATE INDEX faq_events_by_time ON faq_events(at)",
     ]),
+    ("topics in operators' chats", [
+        """CREATE TABLE dialog_topics (
+            dialog_id INTEGER NOT NULL REFERENCES dialogs(id),
+            chat_id INTEGER NOT NULL,
+            thread_id INTEGER,
+            name TEXT NOT NULL,
+            PRIMARY KEY (dialog_id, chat_id)
+        )""",
+        "CREATE INDEX dialog_topics_by_thread ON dialog_topics(chat_id, thread_id)",
+        "CREATE TABLE bot_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    ]),
 ]
 
 
