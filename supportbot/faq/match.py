@@ -51,17 +51,22 @@ _FUZZY_MIN = 0.45
 _UNSPECIFIC_FACTOR = 0.55
 # A term used by at least this share of entries (and at least 3) is generic for this FAQ.
 _GENERIC_SHARE = 0.25
-# Calibration: the sure threshold is the lowest step within these bounds at which at most this
-# share of the FAQ's own questions, left out, would get another entry's answer as sure.
-SURE_FLOOR, SURE_CEILING = 0.55, 0.75
+# Calibration: the sure threshold is the lowest step within these bounds at which the FAQ's own
+# questions, each left out and matched as a customer's message, get their own entry at least this
+# share of the times they would get a sure answer.
+SURE_FLOOR, SURE_CEILING = 0.6, 0.8
 _CALIBRATION_STEP = 0.05
-_CALIBRATION_WRONG = 0.16
+_CALIBRATION_PRECISION = 0.9
 # "likely" starts this far below "sure" and needs this share of the sure margin as its lead:
 # two entries tied are no suggestion.
 _LIKELY_GAP = 0.2
 _LIKELY_LEAD_SHARE = 0.25
-# The best entry must lead the runner-up by this much to be sure.
+# The best entry must lead the runner-up by this share of its own score to be sure
+# (0.2: the runner-up scores at most 80 % of the best).
 DEFAULT_MARGIN = 0.2
+# A message that asks with this many specific words of one entry needs only this share of the sure score.
+_MANY_WORDS = 3
+_MANY_WORDS_SHARE = 0.55
 # `find` serves operators who type a few words on purpose: best entry, low bar, no margin.
 FIND_MIN_SCORE = 0.3
 # Telegram allows 4096 characters; a question is said in far fewer.
@@ -364,24 +369,27 @@ class FaqMatcher:
     def _calibrate(self) -> float:
         """Return the sure threshold for this FAQ from leave-one-out matches of its own questions.
 
-        Each question phrasing of an entry is matched against the FAQ without that phrasing.
-        The best other entry stands for a wrong answer: how often it would be sure at a
-        threshold says how close this FAQ's entries sit. The threshold is the lowest step in
-        [SURE_FLOOR, SURE_CEILING] at which at most _CALIBRATION_WRONG of them would be.
+        Each question phrasing of an entry with several is matched against the FAQ without that
+        phrasing, as if a customer had asked it. The threshold is the lowest step in
+        [SURE_FLOOR, SURE_CEILING] at which at least _CALIBRATION_PRECISION of the phrasings
+        that would get a sure answer get their own entry's: a FAQ whose entries sit close to
+        one another gets a higher bar.
         """
-        wrong: list[tuple[float, float]] = []  # (best other entry's score, its lead over the next)
+        if not self._question_positions:
+            return SURE_FLOOR
+        outcomes: list[tuple[float, float, bool]] = []  # (best score, runner-up's, best is the own entry)
         for position in self._question_positions[:: max(1, len(self._question_positions) // _CALIBRATION_SAMPLE)]:
             own = self._phrasings[position].entry_index
             known = {term: 1.0 for term in self._phrasings[position].terms}
-            others = [score for score, index in self._score(known, skip=position) if index != own]
-            if others:
-                wrong.append((others[0], others[0] - (others[1] if len(others) > 1 else 0.0)))
-        if not self._question_positions:
-            return SURE_FLOOR
+            scored = self._score(known, skip=position)
+            if scored:
+                second = scored[1][0] if len(scored) > 1 else 0.0
+                outcomes.append((scored[0][0], second, scored[0][1] == own))
         threshold = SURE_FLOOR
         while threshold < SURE_CEILING:
-            sure = sum(1 for score, lead in wrong if score >= threshold and lead >= self.margin)
-            if sure <= _CALIBRATION_WRONG * len(self._question_positions):
+            sure = [right for score, second, right in outcomes
+                    if score >= threshold and self._leads(score, second, self.margin)]
+            if not sure or sum(sure) >= _CALIBRATION_PRECISION * len(sure):
                 break
             threshold = round(threshold + _CALIBRATION_STEP, 3)
         return threshold
@@ -390,18 +398,35 @@ class FaqMatcher:
 
     def classify(self, text: str) -> FaqVerdict:
         """Return the outcome for a customer's message ("sure", "likely", "none") with the two best entries."""
-        ranked = self.score_all(text)
+        known, unknown = self._message_terms(text)
+        scored = self._score(known, unknown)
+        ranked = [FaqMatch(self.entries[index], round(min(score, 1.0), 4)) for score, index in scored]
         best = ranked[0] if ranked else None
         runner_up = ranked[1] if len(ranked) > 1 else None
         if best is None or best.score < self.likely_score:
             return FaqVerdict(NONE, best, runner_up)
-        lead = best.score - runner_up.score if runner_up else best.score
+        second = runner_up.score if runner_up else 0.0
         # Thanks and «ок» without a question mark close a talk: at most a suggestion.
-        if best.score >= self.min_score and lead >= self.margin and not t.is_closing_remark(text):
-            return FaqVerdict(SURE, best, runner_up)
-        if lead >= self.margin * _LIKELY_LEAD_SHARE:
+        if self._leads(best.score, second, self.margin) and not t.is_closing_remark(text):
+            if best.score >= self.min_score:
+                return FaqVerdict(SURE, best, runner_up)
+            # A lower score is enough when the message asks with several of the entry's own specific words.
+            if best.score >= self.min_score * _MANY_WORDS_SHARE and self._specific_count(known, scored[0][1]) >= _MANY_WORDS:
+                return FaqVerdict(SURE, best, runner_up)
+        if self._leads(best.score, second, self.margin * _LIKELY_LEAD_SHARE):
             return FaqVerdict(LIKELY, best, runner_up)
         return FaqVerdict(NONE, best, runner_up)
+
+    @staticmethod
+    def _leads(best: float, second: float, margin: float) -> bool:
+        """Tell whether the best score leads the runner-up by `margin` of itself (0.2: second ≤ 80 % of best)."""
+        return best > 0 and second <= best * (1 - margin) + 1e-9
+
+    def _specific_count(self, known: dict[str, float], index: int) -> int:
+        """Return how many specific terms of the message entry `index` uses (in any field)."""
+        fields = self._fields[index]
+        return sum(1 for term, sureness in known.items()
+                   if term in fields and term not in self._generic and sureness >= 0.6)
 
     def match(self, text: str) -> FaqMatch | None:
         """Return the entry that surely answers the message, or None to leave it to an operator."""
