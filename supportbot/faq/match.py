@@ -37,6 +37,10 @@ NONE = "none"
 _ANSWER_WEIGHT = 0.7
 # Most a question frame («сколько», «где») may weigh, however rare it is in this FAQ.
 _FRAME_WEIGHT = 0.6
+# Most an everyday word (text.COMMON_TERMS) may weigh, however rare it is in this FAQ.
+_COMMON_WEIGHT = 0.6
+# ...and one the FAQ does not use counts this much of an unknown word against a match.
+_EVERYDAY_UNKNOWN = 0.5
 # How much a phrasing's coverage matters next to the share of the message explained.
 _COVERAGE_SHARE = 0.35
 # How much a word the FAQ does not know (and that is no name or model) weighs against a match.
@@ -210,11 +214,13 @@ class FaqMatcher:
         self._weight = {term: math.log(1.0 + count / n) for term, n in found_in.items()}
         for term in t.FRAME_TERMS & self._weight.keys():
             self._weight[term] = min(self._weight[term], _FRAME_WEIGHT)
+        for term in t.COMMON_TERMS & self._weight.keys():
+            self._weight[term] = min(self._weight[term], _COMMON_WEIGHT)
         # A word the FAQ never uses counts against a match like a word of middling rarity, times a share.
         weights = sorted(self._weight.values())
         self._unknown_weight = _UNKNOWN_SHARE * (weights[len(weights) // 2] if weights else 1.0)
         generic_at = max(3, _GENERIC_SHARE * count)
-        self._generic = set(t.GENERIC_TERMS) | t.FRAME_TERMS
+        self._generic = set(t.GENERIC_TERMS) | t.FRAME_TERMS | t.COMMON_TERMS
         self._generic.update(term for term, n in asked_in.items() if n >= generic_at)
 
         self._postings: dict[str, list[tuple[int, float]]] = {}
@@ -289,20 +295,24 @@ class FaqMatcher:
         names = _names(text)
         known: dict[str, float] = {}
         unknown: set[str] = set()
+        everyday: set[str] = set()
         for word in t.content_words(text):
             term = t.stem(word)
             if term in self._weight:
                 known[term] = 1.0
+                continue
+            if term in t.COMMON_TERMS or term in t.FRAME_TERMS:
+                everyday.add(term)  # an everyday word the FAQ does not use: a weak sign of a topic it lacks
                 continue
             found = self._lookalike(term)
             if found is not None:
                 known[found[0]] = max(found[1], known.get(found[0], 0.0))
             elif word not in names:
                 unknown.add(term)
-        return known, len(unknown)
+        return known, len(unknown) + _EVERYDAY_UNKNOWN * len(everyday)
 
     def _score(
-        self, known: dict[str, float], unknown: int = 0, skip: int | None = None
+        self, known: dict[str, float], unknown: float = 0, skip: int | None = None
     ) -> list[tuple[float, int]]:
         """Score every entry that shares a term with the message; `skip` leaves one phrasing out."""
         if not known:
