@@ -4,19 +4,24 @@ Everything the owner wrote is match text: phrasings and keywords fully, the answ
 lower weight. A message is cut into terms (see text.py); Latin-layout words are turned back
 into Russian when the result is a word the FAQ or the general lists know. A term the FAQ
 does not use is looked up by character 3–5-grams (typos, slang). Terms weigh more the fewer
-entries use them. What is still unknown: names (capitalised inside a sentence) and models
-(digits, Latin letters) are ignored; up to two other unknown words count against a match,
-because such a word is often the real topic the FAQ lacks («оплатить в рассрочку?»).
+entries use them; everyday words (сегодня, купить, мама…) weigh little whatever the FAQ does.
+What is still unknown: names (capitalised inside a sentence) and models (digits, Latin
+letters) are ignored; up to two other unknown words count against a match, because such a
+word is often the real topic the FAQ lacks («оплатить в рассрочку?»); an everyday word the
+FAQ lacks counts half.
 
 An entry's score (0..1) is the weighted share of the message's terms the entry accounts for,
 times how much of its best phrasing (or, weaker, of its answer) the message covers. A match
 that rests only on generic words (a word used by a quarter of the entries, words like «заказ»
-for any shop, question words) or on look-alikes is scaled down so that it is never sure.
+for any shop, question words, everyday words) or on look-alikes is scaled down so that it is
+never sure.
 
-The sure threshold is calibrated on the FAQ itself when it loads: each question phrasing is
-matched against the FAQ without it (leave-one-out); the threshold is the lowest step at which
-few of them would surely get another entry. Besides the threshold, the best entry must lead
-the runner-up by `margin`. A thank-you without a question is never answered.
+Sure needs the best entry to lead the runner-up by `margin` of its own score (0.2: the
+runner-up has at most 80 % of it) and a score at the sure threshold, or, when the message asks
+with three or more specific words of that entry, a little over half of it. The threshold is
+calibrated on the FAQ itself when it loads: each question phrasing is matched against the FAQ
+without it (leave-one-out) and the threshold is the lowest step at which those that would be
+sure mostly get their own entry. A thank-you without a question is never answered.
 """
 
 from __future__ import annotations
@@ -58,7 +63,7 @@ _GENERIC_SHARE = 0.25
 # Calibration: the sure threshold is the lowest step within these bounds at which the FAQ's own
 # questions, each left out and matched as a customer's message, get their own entry at least this
 # share of the times they would get a sure answer.
-SURE_FLOOR, SURE_CEILING = 0.65, 0.8
+SURE_FLOOR, SURE_CEILING = 0.6, 0.8
 _CALIBRATION_STEP = 0.05
 _CALIBRATION_PRECISION = 0.9
 # "likely" starts this far below "sure" and needs this share of the sure margin as its lead:
