@@ -48,7 +48,7 @@ class EvalSet:
 SETS: tuple[EvalSet, ...] = (
     EvalSet("clothes", FAQ_PATH, EVAL_PATH, True),
     *(EvalSet(name, SHOPS / name / "faq.csv", SHOPS / name / "eval.csv", name in TUNED_SHOPS)
-      for name in ("pets", "autoparts", "bakery", "cosmetics")),
+      for name in ("pets", "autoparts", "bakery", "cosmetics", "books", "pharmacy")),
 )
 
 

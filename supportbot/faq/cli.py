@@ -147,8 +147,8 @@ def _explain(matcher: FaqMatcher, message: str, out: TextIO) -> None:
         print(f"  {place}. {found.score:.2f}  №{found.entry.number} «{found.entry.questions[0]}»", file=out)
     how = "задан FAQ_MIN_SCORE или --min-score" if matcher.min_score != matcher.calibrated_score else "подобран по вашему FAQ"
     print(
-        f"Пороги: ответить сам — от {matcher.min_score:.2f} ({how}) и отрыв от второго не меньше "
-        f"{matcher.margin:.2f}; предложить оператору — от {matcher.likely_score:.2f}.",
+        f"Пороги: ответить сам — от {matcher.min_score:.2f} ({how}), а второй ответ должен набрать не больше "
+        f"{1 - matcher.margin:.0%} от первого; предложить оператору — от {matcher.likely_score:.2f}.",
         file=out,
     )
     if verdict.outcome == SURE:

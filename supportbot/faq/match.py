@@ -4,19 +4,24 @@ Everything the owner wrote is match text: phrasings and keywords fully, the answ
 lower weight. A message is cut into terms (see text.py); Latin-layout words are turned back
 into Russian when the result is a word the FAQ or the general lists know. A term the FAQ
 does not use is looked up by character 3–5-grams (typos, slang). Terms weigh more the fewer
-entries use them. What is still unknown: names (capitalised inside a sentence) and models
-(digits, Latin letters) are ignored; up to two other unknown words count against a match,
-because such a word is often the real topic the FAQ lacks («оплатить в рассрочку?»).
+entries use them; everyday words (сегодня, купить, мама…) weigh little whatever the FAQ does.
+What is still unknown: names (capitalised inside a sentence) and models (digits, Latin
+letters) are ignored; up to two other unknown words count against a match, because such a
+word is often the real topic the FAQ lacks («оплатить в рассрочку?»); an everyday word the
+FAQ lacks counts half.
 
 An entry's score (0..1) is the weighted share of the message's terms the entry accounts for,
 times how much of its best phrasing (or, weaker, of its answer) the message covers. A match
 that rests only on generic words (a word used by a quarter of the entries, words like «заказ»
-for any shop, question words) or on look-alikes is scaled down so that it is never sure.
+for any shop, question words, everyday words) or on look-alikes is scaled down so that it is
+never sure.
 
-The sure threshold is calibrated on the FAQ itself when it loads: each question phrasing is
-matched against the FAQ without it (leave-one-out); the threshold is the lowest step at which
-few of them would surely get another entry. Besides the threshold, the best entry must lead
-the runner-up by `margin`. A thank-you without a question is never answered.
+Sure needs the best entry to lead the runner-up by `margin` of its own score (0.2: the
+runner-up has at most 80 % of it) and a score at the sure threshold, or, when the message asks
+with three or more specific words of that entry, a little over half of it. The threshold is
+calibrated on the FAQ itself when it loads: each question phrasing is matched against the FAQ
+without it (leave-one-out) and the threshold is the lowest step at which those that would be
+sure mostly get their own entry. A thank-you without a question is never answered.
 """
 
 from __future__ import annotations
@@ -37,6 +42,10 @@ NONE = "none"
 _ANSWER_WEIGHT = 0.7
 # Most a question frame («сколько», «где») may weigh, however rare it is in this FAQ.
 _FRAME_WEIGHT = 0.6
+# Most an everyday word (text.COMMON_TERMS) may weigh, however rare it is in this FAQ.
+_COMMON_WEIGHT = 0.6
+# ...and one the FAQ does not use counts this much of an unknown word against a match.
+_EVERYDAY_UNKNOWN = 0.5
 # How much a phrasing's coverage matters next to the share of the message explained.
 _COVERAGE_SHARE = 0.35
 # How much a word the FAQ does not know (and that is no name or model) weighs against a match.
@@ -51,17 +60,22 @@ _FUZZY_MIN = 0.45
 _UNSPECIFIC_FACTOR = 0.55
 # A term used by at least this share of entries (and at least 3) is generic for this FAQ.
 _GENERIC_SHARE = 0.25
-# Calibration: the sure threshold is the lowest step within these bounds at which at most this
-# share of the FAQ's own questions, left out, would get another entry's answer as sure.
-SURE_FLOOR, SURE_CEILING = 0.55, 0.75
+# Calibration: the sure threshold is the lowest step within these bounds at which the FAQ's own
+# questions, each left out and matched as a customer's message, get their own entry at least this
+# share of the times they would get a sure answer.
+SURE_FLOOR, SURE_CEILING = 0.6, 0.8
 _CALIBRATION_STEP = 0.05
-_CALIBRATION_WRONG = 0.16
+_CALIBRATION_PRECISION = 0.9
 # "likely" starts this far below "sure" and needs this share of the sure margin as its lead:
 # two entries tied are no suggestion.
 _LIKELY_GAP = 0.2
 _LIKELY_LEAD_SHARE = 0.25
-# The best entry must lead the runner-up by this much to be sure.
+# The best entry must lead the runner-up by this share of its own score to be sure
+# (0.2: the runner-up scores at most 80 % of the best).
 DEFAULT_MARGIN = 0.2
+# A message that asks with this many specific words of one entry needs only this share of the sure score.
+_MANY_WORDS = 3
+_MANY_WORDS_SHARE = 0.55
 # `find` serves operators who type a few words on purpose: best entry, low bar, no margin.
 FIND_MIN_SCORE = 0.3
 # Telegram allows 4096 characters; a question is said in far fewer.
@@ -205,11 +219,13 @@ class FaqMatcher:
         self._weight = {term: math.log(1.0 + count / n) for term, n in found_in.items()}
         for term in t.FRAME_TERMS & self._weight.keys():
             self._weight[term] = min(self._weight[term], _FRAME_WEIGHT)
+        for term in t.COMMON_TERMS & self._weight.keys():
+            self._weight[term] = min(self._weight[term], _COMMON_WEIGHT)
         # A word the FAQ never uses counts against a match like a word of middling rarity, times a share.
         weights = sorted(self._weight.values())
         self._unknown_weight = _UNKNOWN_SHARE * (weights[len(weights) // 2] if weights else 1.0)
         generic_at = max(3, _GENERIC_SHARE * count)
-        self._generic = set(t.GENERIC_TERMS) | t.FRAME_TERMS
+        self._generic = set(t.GENERIC_TERMS) | t.FRAME_TERMS | t.COMMON_TERMS
         self._generic.update(term for term, n in asked_in.items() if n >= generic_at)
 
         self._postings: dict[str, list[tuple[int, float]]] = {}
@@ -284,20 +300,24 @@ class FaqMatcher:
         names = _names(text)
         known: dict[str, float] = {}
         unknown: set[str] = set()
+        everyday: set[str] = set()
         for word in t.content_words(text):
             term = t.stem(word)
             if term in self._weight:
                 known[term] = 1.0
+                continue
+            if term in t.COMMON_TERMS or term in t.FRAME_TERMS:
+                everyday.add(term)  # an everyday word the FAQ does not use: a weak sign of a topic it lacks
                 continue
             found = self._lookalike(term)
             if found is not None:
                 known[found[0]] = max(found[1], known.get(found[0], 0.0))
             elif word not in names:
                 unknown.add(term)
-        return known, len(unknown)
+        return known, len(unknown) + _EVERYDAY_UNKNOWN * len(everyday)
 
     def _score(
-        self, known: dict[str, float], unknown: int = 0, skip: int | None = None
+        self, known: dict[str, float], unknown: float = 0, skip: int | None = None
     ) -> list[tuple[float, int]]:
         """Score every entry that shares a term with the message; `skip` leaves one phrasing out."""
         if not known:
@@ -364,24 +384,27 @@ class FaqMatcher:
     def _calibrate(self) -> float:
         """Return the sure threshold for this FAQ from leave-one-out matches of its own questions.
 
-        Each question phrasing of an entry is matched against the FAQ without that phrasing.
-        The best other entry stands for a wrong answer: how often it would be sure at a
-        threshold says how close this FAQ's entries sit. The threshold is the lowest step in
-        [SURE_FLOOR, SURE_CEILING] at which at most _CALIBRATION_WRONG of them would be.
+        Each question phrasing of an entry with several is matched against the FAQ without that
+        phrasing, as if a customer had asked it. The threshold is the lowest step in
+        [SURE_FLOOR, SURE_CEILING] at which at least _CALIBRATION_PRECISION of the phrasings
+        that would get a sure answer get their own entry's: a FAQ whose entries sit close to
+        one another gets a higher bar.
         """
-        wrong: list[tuple[float, float]] = []  # (best other entry's score, its lead over the next)
+        if not self._question_positions:
+            return SURE_FLOOR
+        outcomes: list[tuple[float, float, bool]] = []  # (best score, runner-up's, best is the own entry)
         for position in self._question_positions[:: max(1, len(self._question_positions) // _CALIBRATION_SAMPLE)]:
             own = self._phrasings[position].entry_index
             known = {term: 1.0 for term in self._phrasings[position].terms}
-            others = [score for score, index in self._score(known, skip=position) if index != own]
-            if others:
-                wrong.append((others[0], others[0] - (others[1] if len(others) > 1 else 0.0)))
-        if not self._question_positions:
-            return SURE_FLOOR
+            scored = self._score(known, skip=position)
+            if scored:
+                second = scored[1][0] if len(scored) > 1 else 0.0
+                outcomes.append((scored[0][0], second, scored[0][1] == own))
         threshold = SURE_FLOOR
         while threshold < SURE_CEILING:
-            sure = sum(1 for score, lead in wrong if score >= threshold and lead >= self.margin)
-            if sure <= _CALIBRATION_WRONG * len(self._question_positions):
+            sure = [right for score, second, right in outcomes
+                    if score >= threshold and self._leads(score, second, self.margin)]
+            if not sure or sum(sure) >= _CALIBRATION_PRECISION * len(sure):
                 break
             threshold = round(threshold + _CALIBRATION_STEP, 3)
         return threshold
@@ -390,18 +413,35 @@ class FaqMatcher:
 
     def classify(self, text: str) -> FaqVerdict:
         """Return the outcome for a customer's message ("sure", "likely", "none") with the two best entries."""
-        ranked = self.score_all(text)
+        known, unknown = self._message_terms(text)
+        scored = self._score(known, unknown)
+        ranked = [FaqMatch(self.entries[index], round(min(score, 1.0), 4)) for score, index in scored]
         best = ranked[0] if ranked else None
         runner_up = ranked[1] if len(ranked) > 1 else None
         if best is None or best.score < self.likely_score:
             return FaqVerdict(NONE, best, runner_up)
-        lead = best.score - runner_up.score if runner_up else best.score
+        second = runner_up.score if runner_up else 0.0
         # Thanks and «ок» without a question mark close a talk: at most a suggestion.
-        if best.score >= self.min_score and lead >= self.margin and not t.is_closing_remark(text):
-            return FaqVerdict(SURE, best, runner_up)
-        if lead >= self.margin * _LIKELY_LEAD_SHARE:
+        if self._leads(best.score, second, self.margin) and not t.is_closing_remark(text):
+            if best.score >= self.min_score:
+                return FaqVerdict(SURE, best, runner_up)
+            # A lower score is enough when the message asks with several of the entry's own specific words.
+            if best.score >= self.min_score * _MANY_WORDS_SHARE and self._specific_count(known, scored[0][1]) >= _MANY_WORDS:
+                return FaqVerdict(SURE, best, runner_up)
+        if self._leads(best.score, second, self.margin * _LIKELY_LEAD_SHARE):
             return FaqVerdict(LIKELY, best, runner_up)
         return FaqVerdict(NONE, best, runner_up)
+
+    @staticmethod
+    def _leads(best: float, second: float, margin: float) -> bool:
+        """Tell whether the best score leads the runner-up by `margin` of itself (0.2: second ≤ 80 % of best)."""
+        return best > 0 and second <= best * (1 - margin) + 1e-9
+
+    def _specific_count(self, known: dict[str, float], index: int) -> int:
+        """Return how many specific terms of the message entry `index` uses (in any field)."""
+        fields = self._fields[index]
+        return sum(1 for term, sureness in known.items()
+                   if term in fields and term not in self._generic and sureness >= 0.6)
 
     def match(self, text: str) -> FaqMatch | None:
         """Return the entry that surely answers the message, or None to leave it to an operator."""
