@@ -85,17 +85,38 @@ def cmd_check(argv: list[str]) -> int:
     return EXIT_OK if all_good else EXIT_FAILED
 
 
+RESTORE_HINT = ("восстановите резервную копию из папки {backups} (как — в README, раздел «Резервные копии»:"
+                " «Как восстановить базу из копии»)")
+
+
+def damaged_database_line(path: Path, problem: object) -> str:
+    """The owner's one line about a damaged database file: what is wrong and what to do (the bot logs it too)."""
+    backups = path.parent / BACKUP_FOLDER
+    return (f"База данных {path} повреждена или это не файл базы ({problem}). Бот не запустится с ней:"
+            f" остановите его и {RESTORE_HINT.format(backups=backups)}.")
+
+
+def newer_database_line(path: Path, version: int) -> str:
+    """The owner's one line about a database written by a newer version of the bot."""
+    return (f"База данных {path} создана более новой версией бота (схема {version}). Установите новую версию"
+            f" бота или {RESTORE_HINT.format(backups=path.parent / BACKUP_FOLDER)}.")
+
+
 def _check_database(config: Config) -> tuple[bool, str]:
     path = config.database_path
     if not path.exists():
         return True, f"База данных: файла ещё нет, бот создаст его при первом запуске ({path})"
     try:
         result = storage.integrity_check(path)
-    except (sqlite3.Error, OSError) as exc:
-        return False, f"База данных {path} повреждена или не открывается ({exc}). Восстановите резервную копию."
+    except sqlite3.DatabaseError as exc:
+        if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+            return False, f"База данных {path} занята другой программой: закройте её и повторите проверку."
+        return False, damaged_database_line(path, exc)
+    except OSError as exc:
+        return False, (f"Файл базы данных {path} не открывается ({exc.strerror or type(exc).__name__}):"
+                       " проверьте права на папку data.")
     if result != "ok":
-        first = result.splitlines()[0]
-        return False, f"База данных {path} повреждена ({first}). Восстановите резервную копию."
+        return False, damaged_database_line(path, result.splitlines()[0])
     return True, f"База данных: в порядке, {_megabytes(path.stat().st_size)} ({path})"
 
 
