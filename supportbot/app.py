@@ -351,6 +351,8 @@ def _faq_options(config: Config) -> dict:
 def run(config: Config) -> int:
     """Start the bot unless another copy holds the database; return the exit code."""
     setup_logging(config)
+    for warning in config.warnings:
+        log.warning(warning)
     lock = InstanceLock(config.database_path.with_name(config.database_path.name + ".lock"))
     if not lock.acquire():
         log.error("Бот уже запущен с этой базой данных (%s). Второй экземпляр не запускается.",

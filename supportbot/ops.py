@@ -76,6 +76,8 @@ def cmd_check(argv: list[str]) -> int:
         print(f"Исправьте {exc.key} в файле .env и запустите проверку снова.", file=out)
         return EXIT_USAGE
     print(f"{good} Настройки (.env): прочитаны, линий операторов (PIN-кодов): {len(config.pins)}", file=out)
+    for warning in config.warnings:  # odd but not fatal: the bot starts, the owner should still look
+        print(f"! {warning}", file=out)
     all_good = True
     for check in (_check_database, _check_telegram, _check_faq):
         ok, line = check(config)
