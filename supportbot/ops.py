@@ -551,7 +551,7 @@ def linux_autostart_help(project_dir: Path) -> str:
         f"WorkingDirectory={folder}\n"
         f'ExecStart="{folder}/run.sh"\n'
         "Restart=on-failure\n"
-        "RestartPreventExitStatus=2 3 4\n"
+        "RestartPreventExitStatus=2 5\n"
         "\n"
         "[Install]\n"
         "WantedBy=default.target\n"
