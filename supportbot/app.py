@@ -53,7 +53,7 @@ STOP_GRACE_SECONDS = 3.0
 def setup_logging(config: Config) -> None:
     """Log to the console and to data/logs/supportbot.log (rotating, UTF-8)."""
     log_dir = config.database_path.parent / "logs"
-    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    formatter = RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secret=config.token)
     root = logging.getLogger()
     root.setLevel(config.log_level)
     handlers_: list[logging.Handler] = [logging.StreamHandler()]
@@ -68,6 +68,19 @@ def setup_logging(config: Config) -> None:
         handler.setFormatter(formatter)
         root.addHandler(handler)
     quiet_library_loggers()
+
+
+class RedactingFormatter(logging.Formatter):
+    """A formatter that never writes the bot token, whatever a library or a traceback puts in a line
+    (an HTTP error's URL holds it: /bot<token>/getUpdates)."""
+
+    def __init__(self, fmt: str, secret: str):
+        super().__init__(fmt)
+        self.secret = secret
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        return text.replace(self.secret, "***") if self.secret else text
 
 
 def database_damaged(exc: BaseException) -> bool:
@@ -302,8 +315,8 @@ class Bot:
         try:
             ops.maybe_backup(self.config, datetime.now())  # logs the new file itself
         except (sqlite3.Error, OSError) as exc:
-            log.error("Не удалось сделать резервную копию базы (%s): %s. Бот попробует снова через час; проверьте"
-                      " место на диске и папку data\\backups.", type(exc).__name__, exc)
+            log.error("Не удалось сделать резервную копию базы (%s). Бот попробует снова через час; проверьте"
+                      " место на диске и папку %s.", ops.describe_error(exc), ops.backup_folder(self.config))
 
     def run(self) -> int:
         """Run until a signal or a fatal condition; return the exit code."""
@@ -355,8 +368,8 @@ def run(config: Config) -> int:
         log.warning(warning)
     lock = InstanceLock(config.database_path.with_name(config.database_path.name + ".lock"))
     if not lock.acquire():
-        log.error("Бот уже запущен с этой базой данных (%s). Второй экземпляр не запускается.",
-                  config.database_path)
+        log.error("Бот уже запущен с этой базой данных (%s): второй экземпляр не запускается. Закройте лишнее"
+                  " окно бота; run.bat попробует снова через несколько минут.", config.database_path)
         return EXIT_ALREADY_RUNNING
     try:
         problem = open_database_problem(config)

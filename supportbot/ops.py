@@ -131,12 +131,14 @@ def _check_telegram(config: Config) -> tuple[bool, str]:
         try:
             failure = classify(exc)
         except Exception:  # noqa: BLE001 - classify re-raises what it does not know
-            return False, f"Telegram: ошибка {type(exc).__name__}"
+            return False, (f"Telegram: непредвиденная ошибка {type(exc).__name__}. Повторите проверку; если она"
+                           " повторяется, сообщите разработчику.")
         if failure.kind == "unauthorized":
             return False, "Telegram не принял токен: проверьте TELEGRAM_BOT_TOKEN (его выдаёт @BotFather)"
         if failure.kind == "network":
             return False, f"Telegram: нет связи с {config.api_url} ({failure.description}). Проверьте интернет."
-        return False, f"Telegram ответил ошибкой: {failure.description}"
+        return False, (f"Telegram ответил ошибкой ({failure.description}). Повторите проверку через несколько"
+                       " минут; бот в это время повторяет попытки сам.")
     return True, f"Telegram: бот @{me.get('username', '?')} на связи"
 
 
@@ -149,6 +151,17 @@ def _check_faq(config: Config) -> tuple[bool, str]:
         return False, f"Файл частых вопросов не читается: {exc}"
     count = len(entries)
     return True, f"FAQ: {count} {_plural(count, 'запись', 'записи', 'записей')} ({config.faq_path})"
+
+
+def describe_error(exc: BaseException) -> str:
+    """An error for the owner, without file names (an internal `.part` name would only confuse)."""
+    if isinstance(exc, OSError):
+        if getattr(exc, "winerror", None) == 32 or isinstance(exc, PermissionError):
+            return "файл занят другой программой или нет прав на запись"
+        if exc.errno == 28:
+            return "на диске нет места"
+        return exc.strerror or type(exc).__name__
+    return str(exc) or type(exc).__name__
 
 
 def _marks(stream: TextIO) -> tuple[str, str]:
@@ -187,7 +200,8 @@ def _config_with_database(nothing_to_do: str) -> Config | int:
     if config is None:
         return EXIT_USAGE
     if not config.database_path.is_file():
-        print(f"{nothing_to_do}: файла базы данных ещё нет ({config.database_path}).", file=sys.stderr)
+        print(f"{nothing_to_do}: файла базы данных ещё нет ({config.database_path}). Запустите бота хотя бы раз"
+              " или проверьте DATABASE_URL в .env.", file=sys.stderr)
         return EXIT_FAILED
     return config
 
@@ -202,7 +216,8 @@ def cmd_backup(argv: list[str]) -> int:
     try:
         path = make_backup(config, datetime.now())
     except (sqlite3.Error, OSError) as exc:
-        print(f"Не удалось сделать резервную копию: {exc}", file=sys.stderr)
+        print(f"Не удалось сделать резервную копию в {backup_folder(config)}: {describe_error(exc)}. Проверьте"
+              " место на диске и права на папку, затем повторите.", file=sys.stderr)
         return EXIT_FAILED
     print(f"Резервная копия сохранена: {path}")
     print(f"Хранятся последние {config.backup_keep} (BACKUP_KEEP), более старые удаляются.")
@@ -275,7 +290,8 @@ def prune_backups(config: Config) -> list[Path]:
         try:
             path.unlink()
         except OSError as exc:  # e.g. open in another program on Windows: try again next time
-            log.warning("could not delete old backup %s: %s", path, exc)
+            log.warning("Не удалось удалить старую резервную копию %s (%s): закройте программу, в которой она"
+                        " открыта; бот попробует снова при следующей копии.", path, describe_error(exc))
             continue
         deleted.append(path)
     return deleted
@@ -328,10 +344,12 @@ def cmd_export(argv: list[str]) -> int:
         rows = storage.export_rows(config.database_path, customer_id, since_ts)
         count = write_export(out, rows, config.timezone)
     except PermissionError as exc:
-        print(f"Не удалось записать файл: {exc}. Если он открыт в Excel, закройте его и повторите.", file=sys.stderr)
+        print(f"Не удалось записать файл {out}: {describe_error(exc)}. Если он открыт в Excel, закройте его и"
+              " повторите.", file=sys.stderr)
         return EXIT_FAILED
     except (sqlite3.Error, OSError) as exc:
-        print(f"Не удалось выгрузить переписку: {exc}", file=sys.stderr)
+        print(f"Не удалось выгрузить переписку: {describe_error(exc)}. Проверьте место на диске и путь --out,"
+              " затем повторите; если не выходит, выполните run.bat check.", file=sys.stderr)
         return EXIT_FAILED
     print(f"Выгружено сообщений: {count}")
     print(f"Файл: {out}")

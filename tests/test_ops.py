@@ -372,6 +372,19 @@ def test_export_with_bad_arguments_exits_2_and_writes_nothing(db, tmp_path, args
     assert not out.exists() and not (db.parent / "exports").exists()
 
 
+def test_export_and_backup_errors_say_what_to_do_without_internal_part_names(db, tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x", encoding="utf-8")
+    result = run_cli("export", "--out", str(blocker / "out.csv"), db=db, cwd=tmp_path)
+    assert result.returncode == 1
+    assert ".part" not in result.stderr and "Traceback" not in result.stderr
+    assert result.stderr.startswith("Не удалось") and "повторите" in result.stderr, result.stderr
+    (db.parent / "backups").write_text("a file where the folder should be", encoding="utf-8")
+    result = run_cli("backup", db=db, cwd=tmp_path)
+    assert result.returncode == 1
+    assert ".part" not in result.stderr and "Не удалось сделать резервную копию" in result.stderr, result.stderr
+
+
 def test_export_of_an_unknown_customer_writes_nothing(db, tmp_path):
     result = run_cli("export", "--client", "99", db=db, cwd=tmp_path)
     assert result.returncode == 1 and "не найден" in result.stderr
