@@ -71,6 +71,7 @@ class Job:
     """One API call: `call` is what is sent; `rows` are the outbox rows it delivers (several when combined)."""
     call: OutboxRow
     rows: tuple[OutboxRow, ...]
+    dispatched_at: float = 0.0
 
 
 @dataclass
@@ -78,6 +79,7 @@ class Outcome:
     job: Job
     result_message_id: int | list[int] | None = None
     failure: ApiFailure | None = None
+    finished_at: float = 0.0
 
     @property
     def row(self) -> OutboxRow:
@@ -248,8 +250,9 @@ class Sender:
         the head customer's texts combined from the run of plain relayed texts at the head of the queue."""
         head = rows[0]
         relay = self.relays.get(head.id)
+        now = self.clock()
         if relay is None or head.id in self.alone or len(rows) <= int(bucket.tokens):
-            return Job(self._resolved(head), (head,))
+            return Job(self._resolved(head), (head,), now)
         taken, text = [head], f"{relay.header}\n{relay.body}"
         for row in list(rows)[1:]:
             other = self.relays.get(row.id)
@@ -263,9 +266,9 @@ class Sender:
             taken.append(row)
             text = longer
         if len(taken) == 1:
-            return Job(self._resolved(head), (head,))
+            return Job(self._resolved(head), (head,), now)
         call = OutboxRow(head.id, head.chat_id, "SendText", {"text": text}, head.message_id, head.attempts)
-        return Job(call, tuple(taken))
+        return Job(call, tuple(taken), now)
 
     def _resolved(self, row: OutboxRow) -> OutboxRow:
         """Fill in message ids that earlier rows of this chat produced (replies and edits refer to them)."""
@@ -294,6 +297,7 @@ class Sender:
                     log.debug("sending outbox row %s failed", row.id, exc_info=True)
                     failure = ApiFailure("bad_request", type(exc).__name__)
                 outcome = Outcome(job, failure=failure)
+            outcome.finished_at = self.clock()
             with self.cond:
                 self.outcomes.append(outcome)
                 self.cond.notify_all()
@@ -309,6 +313,7 @@ class Sender:
         for outcome in outcomes:
             row, failure, rows = outcome.row, outcome.failure, outcome.job.rows
             self.in_flight.discard(row.chat_id)
+            self._count_from_arrival(row.chat_id, outcome)
             if failure is None:
                 first = outcome.result_message_id
                 if isinstance(first, list):  # an album: the first id stands for the row, the rest are kept too
@@ -341,6 +346,17 @@ class Sender:
                 self._replace_head(row)
                 self.ready_at[row.chat_id] = now + 2.0
         return {"sent": sent, "retries": retries, "failed": failed, "album_ids": album_ids}
+
+    def _count_from_arrival(self, chat_id: int, outcome: Outcome) -> None:
+        """Count the chat's token as taken when the call finished, not when it was handed out.
+
+        Telegram counts a message when it arrives; a call that travelled slower than the next one
+        would otherwise make two sends a second apart here arrive less than a second apart there (429).
+        """
+        bucket = self.buckets.get(chat_id)
+        if bucket is not None and outcome.finished_at > outcome.job.dispatched_at:
+            bucket.wait_time(outcome.finished_at)
+            bucket.tokens -= (outcome.finished_at - outcome.job.dispatched_at) * bucket.rate
 
     def _remember_sent(self, outbox_id: int, message_id: int | None) -> None:
         # Replies and edits of later rows refer to this one before its "sent" mark is written.
