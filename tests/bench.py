@@ -118,24 +118,34 @@ def people(api: BenchTelegram, base: int, count: int, name: str) -> list[dict]:
     return [api.user(base + n, f"{name}{n}") for n in range(1, count + 1)]
 
 
+def fast_bot(tmp, api: BenchTelegram, seats: int, customers: int):
+    """A bot whose pacing is raised (setting dialogs up is not what is measured), a chat limit that seats all."""
+    limit = min(50, math.ceil(customers / seats))
+    return make_bot(tmp, api, pin_list=pins(seats), OPERATOR_CHAT_LIMIT=str(limit), SEND_RATE_PER_SECOND="10000",
+                    SEND_RATE_PER_CHAT="1000", FLOOD_MAX_MESSAGES="1000")
+
+
+def open_dialogs(api: BenchTelegram, bot, seats: int, count: int) -> tuple[list[dict], list[dict]]:
+    """Start the bot, log `seats` operators in, let `count` customers write once; return (operators, customers)."""
+    start_bot(bot)
+    operators = people(api, OPERATOR_ID_BASE, seats, "Оператор")
+    login_operators(api, bot, operators, pins(seats))
+    customers = people(api, CUSTOMER_ID_BASE, count, "Покупатель")
+    for n, customer in enumerate(customers):  # opens and assigns every dialog
+        api.send_text(customer, marked(n, "добрый день"))
+    api.wait_for(lambda: api.count("relayed") >= len(customers), timeout=120, what="every dialog assigned")
+    wait_settled(bot, 120)
+    return operators, customers
+
+
 # --- 1. intake throughput ---------------------------------------------------------------------------
 
 def run_intake(size: Sizes, number: int) -> float:
     seats = size.intake_seats
-    limit = min(50, math.ceil(size.intake_customers / seats))
-    pin_list = pins(seats)
     with scratch_dir("bench-intake-") as tmp, BenchTelegram() as api:
-        bot = make_bot(tmp, api, pin_list=pin_list, OPERATOR_CHAT_LIMIT=str(limit), SEND_RATE_PER_SECOND="10000",
-                       SEND_RATE_PER_CHAT="1000", FLOOD_MAX_MESSAGES="1000")
+        bot = fast_bot(tmp, api, seats, size.intake_customers)
         try:
-            start_bot(bot)
-            operators = people(api, OPERATOR_ID_BASE, seats, "Оператор")
-            login_operators(api, bot, operators, pin_list)
-            customers = people(api, CUSTOMER_ID_BASE, size.intake_customers, "Покупатель")
-            for n, customer in enumerate(customers):  # opens and assigns every dialog
-                api.send_text(customer, marked(n, "добрый день"))
-            api.wait_for(lambda: api.count("relayed") >= len(customers), timeout=120, what="every dialog assigned")
-            wait_settled(bot, 60)
+            _operators, customers = open_dialogs(api, bot, seats, size.intake_customers)
             active = bot.query("SELECT COUNT(*) FROM dialogs WHERE state = 'active'")[0][0]
             if active != len(customers):
                 raise RuntimeError(f"only {active} of {len(customers)} customers got an operator")
@@ -253,21 +263,10 @@ def run_limits(size: Sizes, number: int) -> tuple[float, int, int, int]:
 def run_backlog(size: Sizes, number: int) -> tuple[float, int, int, int]:
     """Return (drain seconds, messages the backlog arrived in, 429s, send calls)."""
     seats = size.backlog_seats
-    pin_list = pins(seats)
-    limit = math.ceil(size.backlog_customers / seats)
     with scratch_dir("bench-backlog-") as tmp, BenchTelegram() as api:
-        # Setting up 200 dialogs is not what is measured: no limits for it.
-        bot = make_bot(tmp, api, pin_list=pin_list, OPERATOR_CHAT_LIMIT=str(limit), SEND_RATE_PER_SECOND="10000",
-                       SEND_RATE_PER_CHAT="1000", FLOOD_MAX_MESSAGES="1000")
+        bot = fast_bot(tmp, api, seats, size.backlog_customers)
         try:
-            start_bot(bot)
-            operators = people(api, OPERATOR_ID_BASE, seats, "Оператор")
-            login_operators(api, bot, operators, pin_list)
-            customers = people(api, CUSTOMER_ID_BASE, size.backlog_customers, "Покупатель")
-            for n, customer in enumerate(customers):
-                api.send_text(customer, marked(n, "добрый день"))
-            api.wait_for(lambda: api.count("relayed") >= len(customers), timeout=120, what="every dialog assigned")
-            wait_settled(bot, 120)
+            operators, customers = open_dialogs(api, bot, seats, size.backlog_customers)
             stop_bot(bot)
             first = 1_000_000
             total = size.backlog_customers * size.backlog_each
