@@ -64,7 +64,7 @@ if not "%~1"=="" goto :command
 rem Exit codes: 0 stopped on purpose; 2 settings error and 5 damaged database stop here
 rem (restarting cannot help); 3 another copy and 4 rejected token wait a few minutes and
 rem try again (the owner may fix .env, the other copy may stop); anything else is a crash:
-rem restart after a pause that grows 5 s -> 300 s and starts over after a healthy run (10 min).
+rem restart after a pause that grows from 5 s to 300 s and starts over after a healthy run (10 min).
 set /a PAUSE_SECONDS=5
 set /a RETRY_SECONDS=300
 set /a HEALTHY_SECONDS=600

@@ -89,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load_config()
     except ConfigError as exc:
-        print(f"Ошибка в настройках (.env): {exc}", file=sys.stderr)
+        print(f"Ошибка в настройках (.env): {exc}. Исправьте {exc.key} в файле .env и запустите снова.",
+              file=sys.stderr)
         return 2
     from .app import run
 

@@ -88,6 +88,10 @@ def database_damaged(exc: BaseException) -> bool:
     return getattr(exc, "sqlite_errorname", "") in ("SQLITE_CORRUPT", "SQLITE_NOTADB")
 
 
+def _not_the_updates_fault(exc: BaseException) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) or database_damaged(exc)
+
+
 def storable_text(update: dict) -> str:
     """The update as pure-ASCII JSON: lone surrogates and all survive as \\u escapes."""
     return json.dumps(update, ensure_ascii=True, separators=(",", ":"))
@@ -188,15 +192,15 @@ class Bot:
         now = time.time()
         try:
             storage.add_updates(rows, now)
-        except sqlite3.OperationalError:
-            raise  # locked or disk trouble: fetch the same batch again
-        except (sqlite3.Error, ValueError, OverflowError):  # one of them is unstorable: find which, one by one
-            for row in rows:
+        except (sqlite3.Error, ValueError, OverflowError) as exc:
+            if _not_the_updates_fault(exc):
+                raise  # locked, disk trouble, a damaged file: fetch the same batch again (or stop)
+            for row in rows:  # one of them is unstorable: find which, one by one
                 try:
                     storage.add_updates([row], now)
-                except sqlite3.OperationalError:
-                    raise
                 except (sqlite3.Error, ValueError, OverflowError) as exc:
+                    if _not_the_updates_fault(exc):
+                        raise
                     unstorable.append((row[0], row[1], row[2].encode("ascii", "backslashreplace").decode(),
                                        type(exc).__name__))
         if unstorable:

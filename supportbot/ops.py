@@ -620,7 +620,8 @@ def _config_or_none() -> Config | None:
     try:
         return load_config()
     except ConfigError as exc:
-        print(f"Ошибка в настройках (.env): {exc}", file=sys.stderr)
+        print(f"Ошибка в настройках (.env): {exc}. Исправьте {exc.key} в файле .env и запустите снова.",
+              file=sys.stderr)
         return None
 
 

@@ -16,6 +16,8 @@ Things that behave like the real service and are easy to trip over:
   with ``new_chat_members``; leaveChat produces a ``my_chat_member`` update ("left");
 - a user who blocked the bot and then writes again first unblocks it (``my_chat_member``
   back to "member"), like pressing "Restart" in the app;
+- a text holding a lone surrogate ("\\ud800", as a broken or hostile client may send) reaches the bot
+  as a JSON \\u escape, the only way it can travel: valid JSON that is not valid UTF-8 once decoded;
 - real Bot API methods the fake does not simulate answer 501 with a description saying so,
   so a gap in the fake is never mistaken for a Telegram error.
 """

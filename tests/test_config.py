@@ -160,7 +160,8 @@ def test_a_misspelt_key_is_warned_about_naming_the_nearest_known_one(tmp_path, m
 
 def test_env_example_filled_in_reads_without_warnings(tmp_path, monkeypatch):
     text = (PROJECT_DIR / "env.example").read_text(encoding="utf-8")
-    text = text.replace("TELEGRAM_BOT_TOKEN=\n", "TELEGRAM_BOT_TOKEN=1:a\n").replace("OPERATOR_PINS=\n", "OPERATOR_PINS=5555\n")
+    text = text.replace("TELEGRAM_BOT_TOKEN=\n", "TELEGRAM_BOT_TOKEN=1:a\n")
+    text = text.replace("OPERATOR_PINS=\n", "OPERATOR_PINS=5555\n")
     config = load_config(env_file=_env_file(tmp_path, monkeypatch, text))
     assert config.warnings == ()
     assert config.greeting.startswith("Здравствуйте!") and not config.greeting.startswith('"')

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from supportbot import texts
-from tests.test_flow import login, texts_in, wait_text
+from tests.test_flow import login, relayed_texts, texts_in, wait_text
 
 
 def test_outage_of_the_api_is_ridden_out_and_logged_once(api, bot):
@@ -24,9 +24,7 @@ def test_outage_of_the_api_is_ridden_out_and_logged_once(api, bot):
     api.set_down(False)
     wait_text(api, olga, "пока нет связи 4", timeout=40)
     bot.wait_processed(timeout=40)
-    # What waited may arrive combined (header once, texts in order): every text, once, in order.
-    relayed = [line for t in texts_in(api, olga) if t.startswith("Анна") for line in t.split("\n")[1:]]
-    assert relayed == [f"пока нет связи {i}" for i in range(5)]
+    assert relayed_texts(api, olga, "Анна (#1):") == [f"пока нет связи {i}" for i in range(5)]
     log = bot.output()
     assert log.count("Нет связи с Telegram (") == 1
     assert log.count("Связь с Telegram восстановлена") == 1
