@@ -115,7 +115,6 @@ class Sender:
         self.last_loaded = 0
         self.relays: dict[int, Relay] = {}
         self.alone: set[int] = set()  # rows whose combined message was refused: they go one by one
-        self.combined = 0  # messages that carried more than one row (for tests and the benchmark)
         self.jobs: queue.Queue[Job | None] = queue.Queue()
         self.threads: list[threading.Thread] = []
         # Told about database errors; True means "stop" (the file is damaged: retrying cannot help).
@@ -319,8 +318,6 @@ class Sender:
                 if isinstance(first, list):  # an album: the first id stands for the row, the rest are kept too
                     album_ids += [(row.id, row.chat_id, later) for later in first[1:]]
                     first = first[0]
-                if len(rows) > 1:
-                    self.combined += 1
                 for done in rows:  # a combined message: every row in it answers to its message id
                     sent.append((done.id, first))
                     self._remember_sent(done.id, first)

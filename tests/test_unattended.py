@@ -94,7 +94,7 @@ def test_an_unstorable_update_is_set_aside_and_the_next_message_flows_across_a_r
 
 def test_after_a_run_of_5xx_answers_the_bot_is_back_within_seconds(api, make_bot):
     bot, olga, anna = in_dialog(api, make_bot)
-    failures = 5  # the old doubling backoff waited 16 s after the fifth; the capped one ~3 s
+    failures = 4  # the old doubling backoff waited 8 s after the fourth; this one 2.2 s (and never over 5.5)
     api.fail_next("sendMessage", 502, "Bad Gateway", times=failures, html=True)
     api.fail_next("getUpdates", 502, "Bad Gateway", times=failures, html=True)
     api.send_text(anna, "во время сбоя 1")  # the held long poll brings this one; its relay meets the 502s
