@@ -29,8 +29,7 @@ from .core import DeliveryFailure, Event
 from .faq import FaqFile
 from .handlers import Context, SeatRegistry
 from .sender import Sender
-from . import storage as storage_module
-from .storage import InboxRow, InstanceLock, Storage
+from .storage import InboxRow, InstanceLock, NewerSchema, Storage
 from .telegram import Backoff, TelegramClient, classify, dumps, parse_update, quiet_library_loggers, update_kind
 
 log = logging.getLogger(__name__)
@@ -277,6 +276,8 @@ class Bot:
                             handlers.handle_event(ctx, event)
                         tx.inbox_done(row.id)
                 except Exception as exc:  # noqa: BLE001 - a poison update must not stop the loop
+                    if database_damaged(exc):
+                        raise  # not this update's fault: the processor stops the bot
                     self.seats.load(tx.seats())
                     error = f"{type(exc).__name__}: {exc}"
                     # The exception's text may quote a customer's words: only its type goes above DEBUG.
@@ -403,6 +404,6 @@ def open_database_problem(config: Config) -> str | None:
         if not database_damaged(exc):
             raise
         return ops.damaged_database_line(config.database_path, exc)
-    except storage_module.NewerSchema as exc:
+    except NewerSchema as exc:
         return ops.newer_database_line(config.database_path, exc.version)
     return None
