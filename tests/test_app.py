@@ -68,3 +68,16 @@ def test_only_corruption_counts_as_a_damaged_database():
         conn.execute("SELEC 1")
     except sqlite3.Error as exc:
         assert not database_damaged(exc)
+
+
+def test_an_unstorable_update_fetched_again_is_set_aside_once_and_never_processed(tmp_path):
+    store = Storage(tmp_path / "support.db")
+    try:
+        text = storable_text({"update_id": 7, "message": {"text": "\ud800"}})
+        store.set_aside_updates([(7, "message", text, "UnicodeEncodeError")], 1.0)
+        store.set_aside_updates([(7, "message", text, "UnicodeEncodeError")], 2.0)  # after a crash before confirming
+        assert [(r["update_id"], r["payload"]) for r in store.dead_letters()] == [(7, text)]
+        assert store.new_inbox(10) == []  # the processor never sees it
+        assert store.add_updates([(7, "message", "{}")], 3.0) == 0  # nor a later copy of it
+    finally:
+        store.close()
