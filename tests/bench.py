@@ -145,7 +145,7 @@ def run_intake(size: Sizes, number: int) -> float:
     with scratch_dir("bench-intake-") as tmp, BenchTelegram() as api:
         bot = fast_bot(tmp, api, seats, size.intake_customers)
         try:
-            _operators, customers = open_dialogs(api, bot, seats, size.intake_customers)
+            operators, customers = open_dialogs(api, bot, seats, size.intake_customers)
             active = bot.query("SELECT COUNT(*) FROM dialogs WHERE state = 'active'")[0][0]
             if active != len(customers):
                 raise RuntimeError(f"only {active} of {len(customers)} customers got an operator")
