@@ -17,6 +17,16 @@ if [ -z "$PY" ]; then
   exit 1
 fi
 
+log_line() {  # one line in the bot's log, so an unattended run's story can be read afterwards
+  mkdir -p data/logs 2>/dev/null && printf '%s WARNING run.sh: %s\n' "$(date '+%Y-%m-%d %H:%M:%S')" "$1" >> data/logs/supportbot.log
+}
+
+# A .venv whose Python was upgraded or removed, or copied from another machine, fails to run: rebuild it.
+if [ -e .venv/bin/python ] && ! .venv/bin/python -c 'import sys' >/dev/null 2>&1; then
+  echo "Окружение .venv не запускается (Python обновили или удалили, или папку перенесли). Пересоздаю .venv ..."
+  log_line "окружение .venv не запускалось, пересоздаю его"
+  rm -rf .venv || exit 1
+fi
 if [ ! -x .venv/bin/python ]; then
   echo "Создаю виртуальное окружение .venv ..."
   "$PY" -m venv .venv || exit 1
@@ -38,16 +48,28 @@ if [ "${1:-}" != "" ]; then
   exec .venv/bin/python -m supportbot "$@"
 fi
 
-# Restart after a crash with a growing pause; not after a clean stop (0),
-# a settings error (2), a second copy (3) or a rejected token (4).
+# Exit codes: 0 stopped on purpose, 2 settings error, 5 damaged database: stop here (restarting cannot
+# help). 3 another copy, 4 rejected token: wait 5 minutes and try again (the owner may fix .env, the
+# other copy may stop). Anything else is a crash: restart after a pause growing 5 s -> 300 s, which
+# starts over after a healthy run of 10 minutes.
 pause=5
 while true; do
+  started=$SECONDS
   .venv/bin/python -m supportbot
   code=$?
   case $code in
-    0|2|3|4) exit $code ;;
+    0|2|5) exit $code ;;
+    3|4)
+      if [ "$code" = 3 ]; then why="уже работает другая копия бота с этим токеном или этой базой (код 3)"
+      else why="Telegram не принял токен (код 4): впишите верный TELEGRAM_BOT_TOKEN в .env"; fi
+      echo "$why. Повтор через 5 минут (Ctrl+C — не ждать)." >&2
+      log_line "$why; повтор через 5 минут"
+      sleep 300
+      continue ;;
   esac
+  if [ $(( SECONDS - started )) -ge 600 ]; then pause=5; fi
   echo "Бот остановился с ошибкой (код $code). Перезапуск через $pause с ..." >&2
+  log_line "бот остановился с ошибкой (код $code), перезапуск через $pause с"
   sleep "$pause"
   pause=$(( pause * 2 > 300 ? 300 : pause * 2 ))
 done

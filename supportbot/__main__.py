@@ -28,6 +28,44 @@ def _utf8_console() -> None:
             pass
 
 
+ENABLE_QUICK_EDIT_MODE = 0x0040
+ENABLE_EXTENDED_FLAGS = 0x0080  # must be set for a change of QuickEdit to take effect
+STD_INPUT_HANDLE = -10
+
+
+def quickedit_off(kernel32=None) -> bool:
+    """Switch the Windows console's QuickEdit mode off; True if it was switched. No console, not Windows: nothing.
+
+    With QuickEdit on, one click in the bot's window starts a selection and every later write to
+    the console blocks until Esc: the whole bot freezes, silently. `kernel32` is for tests.
+    """
+    if kernel32 is None:
+        if sys.platform != "win32":
+            return False
+        import ctypes
+        from ctypes import wintypes
+
+        kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+        kernel32.GetStdHandle.restype = wintypes.HANDLE
+        kernel32.GetStdHandle.argtypes = [wintypes.DWORD]
+        kernel32.GetConsoleMode.argtypes = [wintypes.HANDLE, ctypes.POINTER(wintypes.DWORD)]
+        kernel32.SetConsoleMode.argtypes = [wintypes.HANDLE, wintypes.DWORD]
+        mode = wintypes.DWORD()
+        pointer = ctypes.byref(mode)
+    else:
+        mode = kernel32.Mode()
+        pointer = mode
+    try:
+        handle = kernel32.GetStdHandle(STD_INPUT_HANDLE & 0xFFFFFFFF)
+        if not handle or not kernel32.GetConsoleMode(handle, pointer):
+            return False  # input is not a console (redirected, a service): nothing to freeze
+        if not mode.value & ENABLE_QUICK_EDIT_MODE:
+            return False
+        return bool(kernel32.SetConsoleMode(handle, (mode.value & ~ENABLE_QUICK_EDIT_MODE) | ENABLE_EXTENDED_FLAGS))
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
 def main(argv: list[str] | None = None) -> int:
     """Dispatch a subcommand; return the process exit code."""
     args = sys.argv[1:] if argv is None else argv
@@ -54,10 +92,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load_config()
     except ConfigError as exc:
-        print(f"Ошибка в настройках (.env): {exc}", file=sys.stderr)
+        print(f"Ошибка в настройках (.env): {exc}. Исправьте {exc.key} в файле .env и запустите снова.",
+              file=sys.stderr)
         return 2
     from .app import run
 
+    quickedit_off()
     return run(config)
 
 

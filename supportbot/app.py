@@ -4,6 +4,12 @@ The poller long-polls Telegram and commits raw updates to the inbox before
 the next getUpdates confirms them; the processor applies inbox rows in order,
 a batch per transaction, each update in a savepoint; the sender delivers the
 outbox. The main thread only waits for a signal to stop.
+
+An update the poller cannot store as it is (a lone surrogate in its JSON) is
+kept as ASCII-escaped text in dead_letters, confirmed and logged; the loop goes
+on. A damaged database file stops the bot with one Russian line (console and
+log) and EXIT_DATABASE, which the start scripts do not restart on. Lines at
+WARNING and above are for the shop's owner: Russian, saying what to do.
 """
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ import json
 import logging
 import signal
 import sqlite3
+import sys
 import threading
 import time
 from datetime import datetime
@@ -22,8 +29,8 @@ from .core import DeliveryFailure, Event
 from .faq import FaqFile
 from .handlers import Context, SeatRegistry
 from .sender import Sender
-from .storage import InboxRow, InstanceLock, Storage
-from .telegram import TelegramClient, classify, dumps, parse_update, quiet_library_loggers, update_kind
+from .storage import InboxRow, InstanceLock, NewerSchema, Storage
+from .telegram import Backoff, TelegramClient, classify, dumps, parse_update, quiet_library_loggers, update_kind
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +38,8 @@ EXIT_OK = 0
 EXIT_CONFIG = 2
 EXIT_ALREADY_RUNNING = 3
 EXIT_TOKEN_REJECTED = 4
-MAX_BACKOFF = 30.0
+EXIT_DATABASE = 5  # the database file is damaged: restarting cannot help, restoring a backup does
+MAX_BACKOFF = 30.0  # the processor's pause while its batch keeps failing
 BATCH = 100
 BACKUP_CHECK_SECONDS = 3600.0
 PRUNE_EVERY_SECONDS = 60.0  # a batch a minute keeps the write lock short
@@ -44,16 +52,48 @@ STOP_GRACE_SECONDS = 3.0
 def setup_logging(config: Config) -> None:
     """Log to the console and to data/logs/supportbot.log (rotating, UTF-8)."""
     log_dir = config.database_path.parent / "logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    formatter = RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secret=config.token)
     root = logging.getLogger()
     root.setLevel(config.log_level)
-    for handler in (logging.StreamHandler(),
-                    RotatingFileHandler(log_dir / "supportbot.log", maxBytes=1_000_000, backupCount=5,
-                                        encoding="utf-8")):
+    handlers_: list[logging.Handler] = [logging.StreamHandler()]
+    try:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        handlers_.append(RotatingFileHandler(log_dir / "supportbot.log", maxBytes=1_000_000, backupCount=5,
+                                             encoding="utf-8"))
+    except OSError as exc:  # the console still gets every line
+        print(f"Не удаётся писать журнал в {log_dir} ({exc}). Проверьте, что папка доступна для записи.",
+              file=sys.stderr)
+    for handler in handlers_:
         handler.setFormatter(formatter)
         root.addHandler(handler)
     quiet_library_loggers()
+
+
+class RedactingFormatter(logging.Formatter):
+    """A formatter that never writes the bot token, whatever a library or a traceback puts in a line
+    (an HTTP error's URL holds it: /bot<token>/getUpdates)."""
+
+    def __init__(self, fmt: str, secret: str):
+        super().__init__(fmt)
+        self.secret = secret
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        return text.replace(self.secret, "***") if self.secret else text
+
+
+def database_damaged(exc: BaseException) -> bool:
+    """Tell whether an SQLite error means the file itself is damaged or no database (retrying cannot help)."""
+    return getattr(exc, "sqlite_errorname", "") in ("SQLITE_CORRUPT", "SQLITE_NOTADB")
+
+
+def _not_the_updates_fault(exc: BaseException) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) or database_damaged(exc)
+
+
+def storable_text(update: dict) -> str:
+    """The update as pure-ASCII JSON: lone surrogates and all survive as \\u escapes."""
+    return json.dumps(update, ensure_ascii=True, separators=(",", ":"))
 
 
 class Bot:
@@ -85,7 +125,7 @@ class Bot:
         """Long-poll Telegram; commit each batch before its offset is confirmed."""
         storage = Storage(self.config.database_path)
         offset: int | None = None
-        backoff, outage_since = 0.0, None
+        backoff, outage_since = Backoff(), None
         try:
             while not self.stop.is_set():
                 try:
@@ -93,34 +133,91 @@ class Bot:
                 except Exception as exc:  # noqa: BLE001 - sorted below; the loop must not die
                     failure = classify(exc)
                     if failure.kind == "conflict":
-                        log.error("Another copy of this bot is polling Telegram with the same token. Stopping.")
+                        log.error("Этим же токеном уже пользуется другая копия бота (ответ 409). Остановите"
+                                  " лишнюю копию (на этом или другом компьютере); бот остановлен, run.bat"
+                                  " попробует снова через несколько минут.")
                         self.halt(EXIT_ALREADY_RUNNING)
                     elif failure.kind == "unauthorized":
-                        log.error("Telegram rejected the bot token (TELEGRAM_BOT_TOKEN). Stopping.")
+                        log.error("Telegram не принимает токен бота (TELEGRAM_BOT_TOKEN). Впишите верный токен"
+                                  " из @BotFather в .env; бот остановлен, run.bat попробует снова через"
+                                  " несколько минут. Неотправленные сообщения сохранены.")
                         self.halt(EXIT_TOKEN_REJECTED)
+                    elif failure.kind == "rate":  # exactly as long as Telegram asks
+                        self.stop.wait(failure.retry_after)
                     else:
                         if outage_since is None:
                             outage_since = time.monotonic()
-                            log.warning("cannot reach Telegram (%s); retrying with backoff", failure.description)
-                        backoff = min(MAX_BACKOFF, backoff * 2 if backoff else 1.0)
-                        self.stop.wait(max(backoff, failure.retry_after))
+                            log.warning("Нет связи с Telegram (%s). Бот повторяет попытки сам; если это"
+                                        " надолго, проверьте интернет.", failure.description)
+                        self.stop.wait(backoff.next())
                     continue
                 if outage_since is not None:
-                    log.warning("Telegram is reachable again after %.0f s", time.monotonic() - outage_since)
-                    backoff, outage_since = 0.0, None
-                rows = [(u["update_id"], update_kind(u), dumps(u)) for u in updates if "update_id" in u]
-                if rows:
-                    try:
-                        storage.add_updates(rows, time.time())
-                    except sqlite3.Error:  # not confirmed: Telegram hands the same updates over again
-                        log.exception("could not store updates; fetching them again shortly")
-                        self.stop.wait(1.0)
-                        continue
-                    offset = max(r[0] for r in rows) + 1
+                    log.warning("Связь с Telegram восстановлена (перерыв %.0f с).", time.monotonic() - outage_since)
+                    backoff.reset()
+                    outage_since = None
+                try:
+                    stored = self._store(storage, updates)
+                except sqlite3.Error as exc:  # not confirmed: Telegram hands the same updates over again
+                    if self._database_broken(exc):
+                        return
+                    log.error("Не удалось записать полученные сообщения в базу данных (%s); бот получит их"
+                              " снова через секунду. Если это повторяется, выполните run.bat check.",
+                              type(exc).__name__)
+                    log.debug("could not store updates", exc_info=True)
+                    self.stop.wait(1.0)
+                    continue
+                if stored is not None:
+                    offset = stored + 1
                     with self.inbox_cond:
                         self.inbox_cond.notify_all()
         finally:
             storage.close()
+
+    def _store(self, storage: Storage, updates: list[dict]) -> int | None:
+        """Commit a batch of updates; set aside the ones that cannot be stored; return the highest update_id."""
+        rows, unstorable = [], []
+        for update in updates:
+            if not isinstance(update.get("update_id"), int):
+                continue  # nothing to confirm it by
+            try:
+                payload = dumps(update)
+                payload.encode("utf-8")  # SQLite stores UTF-8: a lone surrogate cannot be written
+                rows.append((update["update_id"], update_kind(update), payload))
+            except (UnicodeError, ValueError, TypeError) as exc:
+                unstorable.append((update["update_id"], update_kind(update), storable_text(update),
+                                   type(exc).__name__))
+        if not rows and not unstorable:
+            return None
+        now = time.time()
+        try:
+            storage.add_updates(rows, now)
+        except (sqlite3.Error, ValueError, OverflowError) as exc:
+            if _not_the_updates_fault(exc):
+                raise  # locked, disk trouble, a damaged file: fetch the same batch again (or stop)
+            for row in rows:  # one of them is unstorable: find which, one by one
+                try:
+                    storage.add_updates([row], now)
+                except (sqlite3.Error, ValueError, OverflowError) as exc:
+                    if _not_the_updates_fault(exc):
+                        raise
+                    unstorable.append((row[0], row[1], row[2].encode("ascii", "backslashreplace").decode(),
+                                       type(exc).__name__))
+        if unstorable:
+            storage.set_aside_updates(unstorable, now)
+            for update_id, _kind, _payload, error in unstorable:
+                log.error("Обновление %s от Telegram не удалось сохранить (%s): оно отложено в таблицу"
+                          " dead_letters, бот работает дальше. Делать ничего не нужно; если такое"
+                          " повторяется, сообщите разработчику.", update_id, error)
+        return max([r[0] for r in rows] + [u[0] for u in unstorable])
+
+    def _database_broken(self, exc: BaseException) -> bool:
+        """If the database file is damaged, say so once and stop the bot; True then."""
+        if not database_damaged(exc):
+            return False
+        if self.exit_code == EXIT_OK:
+            log.error(ops.damaged_database_line(self.config.database_path, exc))
+        self.halt(EXIT_DATABASE)
+        return True
 
     # --- the processor ------------------------------------------------------------
 
@@ -137,8 +234,13 @@ class Bot:
                     try:
                         if self._tick(storage):
                             self.sender.wake()
-                    except Exception:  # noqa: BLE001 - timed duties must never stop the updates
-                        log.exception("timed duties failed; trying again at the next tick")
+                    except Exception as exc:  # noqa: BLE001 - timed duties must never stop the updates
+                        if self._database_broken(exc):
+                            return
+                        log.error("Плановые дела бота (напоминания, альбомы, FAQ) не выполнились (%s); повтор"
+                                  " через секунду. Если это повторяется, сообщите разработчику, приложив журнал.",
+                                  type(exc).__name__)
+                        log.debug("timed duties failed", exc_info=True)
                         self.seats.load(storage.seats())
                 try:
                     rows = storage.new_inbox(BATCH)
@@ -149,10 +251,14 @@ class Bot:
                         continue
                     self._apply(storage, rows)
                     backoff = 0.0
-                except Exception:  # noqa: BLE001 - the batch rolled back; retry it after a pause
-                    log.exception("could not commit a batch of updates; retrying")
-                    self.seats.load(storage.seats())
+                except Exception as exc:  # noqa: BLE001 - the batch rolled back; retry it after a pause
+                    if self._database_broken(exc):
+                        return
                     backoff = min(MAX_BACKOFF, backoff * 2 if backoff else 0.5)
+                    log.error("Не удалось записать обработку сообщений в базу данных (%s); повтор через %.1f с."
+                              " Если это повторяется, выполните run.bat check.", type(exc).__name__, backoff)
+                    log.debug("could not commit a batch of updates", exc_info=True)
+                    self.seats.load(storage.seats())
                     self.stop.wait(backoff)
                     continue
                 self.sender.wake()
@@ -170,15 +276,19 @@ class Bot:
                             handlers.handle_event(ctx, event)
                         tx.inbox_done(row.id)
                 except Exception as exc:  # noqa: BLE001 - a poison update must not stop the loop
+                    if database_damaged(exc):
+                        raise  # not this update's fault: the processor stops the bot
                     self.seats.load(tx.seats())
                     error = f"{type(exc).__name__}: {exc}"
                     # The exception's text may quote a customer's words: only its type goes above DEBUG.
                     log.debug("update %s failed: %s", row.update_id, error, exc_info=True)
                     if tx.inbox_failed(row, error, ctx.now):
-                        log.error("update %s set aside after repeated failures (%s); see the dead_letters table",
-                                  row.update_id, type(exc).__name__)
+                        log.error("Обновление %s не удалось обработать трижды (%s): оно отложено в таблицу"
+                                  " dead_letters, бот работает дальше. Если такое повторяется, сообщите"
+                                  " разработчику, приложив журнал.", row.update_id, type(exc).__name__)
                     else:
-                        log.warning("update %s failed (%s), will retry", row.update_id, type(exc).__name__)
+                        log.warning("Обновление %s не обработано (%s), бот повторит попытку сам.",
+                                    row.update_id, type(exc).__name__)
                     break  # later rows wait, so one customer's messages stay in order
 
     def _context(self, tx) -> Context:
@@ -200,8 +310,8 @@ class Bot:
         return tx.enqueued > 0
 
     def _faq_problem(self, ctx: Context, problem: str) -> None:
-        log.error("FAQ file not loaded, keeping the last good one (%d entries): %s",
-                  len(self.faq.matcher.entries), problem)
+        log.error("Файл FAQ не загружен: %s. Бот отвечает по последнему исправному (записей: %d); исправьте"
+                  " файл (проверка: run.bat check).", problem, len(self.faq.matcher.entries))
         handlers.tell_operators(ctx, texts.FAQ_BROKEN.format(problem=problem))
 
     # --- running -----------------------------------------------------------------
@@ -209,12 +319,14 @@ class Bot:
     def _backup_if_due(self) -> None:
         try:
             ops.maybe_backup(self.config, datetime.now())  # logs the new file itself
-        except (sqlite3.Error, OSError):
-            log.exception("database backup failed; will retry in an hour")
+        except (sqlite3.Error, OSError) as exc:
+            log.error("Не удалось сделать резервную копию базы (%s). Бот попробует снова через час; проверьте"
+                      " место на диске и папку %s.", ops.describe_error(exc), ops.backup_folder(self.config))
 
     def run(self) -> int:
         """Run until a signal or a fatal condition; return the exit code."""
         storage = Storage(self.config.database_path)
+        self.sender.on_database_error = self._database_broken
         with storage.transaction() as tx:
             ctx = self._context(tx)
             handlers.startup(ctx)
@@ -229,8 +341,9 @@ class Bot:
         log.info("supportbot started: %d seats, database %s", len(self.config.pins), self.config.database_path)
         next_backup = 0.0
         while not self.stop.wait(0.5):  # a timed wait keeps Ctrl+C responsive on Windows
-            if not all(t.is_alive() for t in threads + self.sender.threads):
-                log.error("a worker thread died; stopping")
+            if not all(t.is_alive() for t in threads + self.sender.threads) and not self.stop.is_set():
+                log.error("Внутренняя ошибка бота: один из его потоков остановился. Бот перезапустится сам"
+                          " (run.bat); если это повторяется, сообщите разработчику, приложив журнал.")
                 self.halt(1)
             if time.monotonic() >= next_backup:
                 next_backup = time.monotonic() + BACKUP_CHECK_SECONDS
@@ -256,16 +369,41 @@ def _faq_options(config: Config) -> dict:
 def run(config: Config) -> int:
     """Start the bot unless another copy holds the database; return the exit code."""
     setup_logging(config)
+    for warning in config.warnings:
+        log.warning(warning)
     lock = InstanceLock(config.database_path.with_name(config.database_path.name + ".lock"))
     if not lock.acquire():
-        log.error("Бот уже запущен с этой базой данных (%s). Второй экземпляр не запускается.",
-                  config.database_path)
+        log.error("Бот уже запущен с этой базой данных (%s): второй экземпляр не запускается. Закройте лишнее"
+                  " окно бота; run.bat попробует снова через несколько минут.", config.database_path)
         return EXIT_ALREADY_RUNNING
     try:
+        problem = open_database_problem(config)
+        if problem is not None:
+            log.error(problem)
+            return EXIT_DATABASE
         bot = Bot(config)
         for name in ("SIGINT", "SIGTERM", "SIGBREAK"):  # SIGBREAK: Ctrl+Break / closing the console on Windows
             if hasattr(signal, name):
                 signal.signal(getattr(signal, name), lambda *_: bot.halt(EXIT_OK))
-        return bot.run()
+        try:
+            return bot.run()
+        except sqlite3.Error as exc:  # at start-up, before the threads guard themselves
+            if not database_damaged(exc):
+                raise
+            log.error(ops.damaged_database_line(config.database_path, exc))
+            return EXIT_DATABASE
     finally:
         lock.release()
+
+
+def open_database_problem(config: Config) -> str | None:
+    """Open (create, migrate) the database once; the owner's one line if the file is damaged, else None."""
+    try:
+        Storage(config.database_path).close()
+    except sqlite3.Error as exc:
+        if not database_damaged(exc):
+            raise
+        return ops.damaged_database_line(config.database_path, exc)
+    except NewerSchema as exc:
+        return ops.newer_database_line(config.database_path, exc.version)
+    return None

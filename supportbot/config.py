@@ -2,9 +2,18 @@
 
 This module is the only place that reads `os.environ`. A bad value raises
 ConfigError naming the key; `__main__` turns it into one line and exit code 2.
+
+`.env` is read as Notepad may save it: UTF-8 (with or without BOM), UTF-16
+(«Юникод», by its BOM) or cp1251 («ANSI»). What is odd but not fatal becomes a
+Russian warning in `Config.warnings` (logged at start, printed by `check`): a
+key the bot does not know (naming the nearest one it does), and a ` #` that cut
+an unquoted value short. In the AUTO_REPLY_* texts a ` #` is kept as text.
 """
 from __future__ import annotations
 
+import dataclasses
+import difflib
+import io
 import os
 import re
 from dataclasses import dataclass, field
@@ -58,6 +67,7 @@ class Config:
     unanswered_alert_seconds: float = 600.0
     operator_idle_seconds: float = 0.0
     backup_keep: int = 14
+    warnings: tuple[str, ...] = ()  # Russian lines for the owner: odd but not fatal things in .env
 
     def __repr__(self) -> str:  # never print the token or the PINs
         return f"Config(database_path={self.database_path!s}, seats={len(self.pins)})"
@@ -65,14 +75,15 @@ class Config:
 
 def load_config(env: Mapping[str, str] | None = None, env_file: Path | None = None) -> Config:
     """Build the Config from `env` (default: os.environ over the project's .env)."""
+    file_lines: dict[str, str] = {}
     if env is None:
-        env = _environment(env_file or _env_file_path())
+        env, file_lines = _environment(env_file or _env_file_path())
     get = _Reader(env)
     token = get.required("TELEGRAM_BOT_TOKEN")
     head, sep, tail = token.partition(":")
     if not (head.isdigit() and sep and tail):
         raise ConfigError("TELEGRAM_BOT_TOKEN", f"не похоже на токен бота ({TOKEN_SHAPE_HELP})")
-    return Config(
+    config = Config(
         token=token,
         pins=_parse_pins(get.required("OPERATOR_PINS")),
         database_path=parse_database_url(get.text("DATABASE_URL", "sqlite:///./data/support.db")),
@@ -101,6 +112,39 @@ def load_config(env: Mapping[str, str] | None = None, env_file: Path | None = No
         operator_idle_seconds=get.number("OPERATOR_IDLE_MINUTES", 0, low=0, high=24 * 60) * 60,
         backup_keep=get.integer("BACKUP_KEEP", 14, low=1, high=365),
     )
+    warnings = _env_file_warnings(file_lines, known=get.asked)
+    return dataclasses.replace(config, warnings=warnings) if warnings else config
+
+
+# A ` #` in these unquoted values is part of the text ("Магазин — #1 в городе"), not a comment.
+TEXT_KEY_PREFIX = "AUTO_REPLY_"
+SECRET_KEYS = ("TELEGRAM_BOT_TOKEN", "OPERATOR_PINS")
+_ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*(.*?)\s*$")
+
+
+def _env_file_warnings(file_lines: dict[str, str], known: set[str]) -> tuple[str, ...]:
+    """Warnings about .env: unknown keys (with the nearest known one) and values cut short at ` #`."""
+    found = []
+    for key, raw in file_lines.items():
+        if key not in known:
+            nearest = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.75)
+            hint = f"возможно, имелась в виду {nearest[0]}" if nearest else "проверьте написание по env.example"
+            found.append(f"В .env есть настройка {key}, которую бот не знает, и она не действует: {hint}.")
+        elif _cut_at_comment(raw) and not key.startswith(TEXT_KEY_PREFIX):
+            kept = "" if key in SECRET_KEYS else f": «{_cut_value(raw)}»"  # never echo the token or PINs
+            found.append(f"В .env значение {key} обрезано на « #» (дальше — комментарий){kept}. Если # — часть"
+                         f" значения, возьмите значение в кавычки: {key}=\"…\"; если это комментарий, перенесите"
+                         " его на отдельную строку.")
+    return tuple(found)
+
+
+def _cut_at_comment(raw: str) -> bool:
+    """True if an unquoted value holds a ` #`, where python-dotenv starts a comment."""
+    return not raw.startswith(("'", '"')) and re.search(r"\s#", raw) is not None
+
+
+def _cut_value(raw: str) -> str:
+    return re.split(r"\s#", raw, maxsplit=1)[0].strip()
 
 
 def parse_database_url(url: str) -> Path:
@@ -129,18 +173,35 @@ def _env_file_path() -> Path | None:
     return Path(override) if override else None
 
 
-def _environment(env_file: Path | None) -> dict[str, str]:
+def _environment(env_file: Path | None) -> tuple[dict[str, str], dict[str, str]]:
+    """The settings (os.environ over .env) and the .env file's own `KEY=value` lines, unparsed, by key."""
     from dotenv import dotenv_values
 
     merged: dict[str, str] = {}
+    file_lines: dict[str, str] = {}
     if env_file is not None and env_file.is_file():
-        try:
-            values = dotenv_values(env_file, encoding="utf-8-sig")
-        except UnicodeDecodeError:  # Notepad of older Windows saves "ANSI", i.e. cp1251
-            values = dotenv_values(env_file, encoding="cp1251")
+        text = read_env_text(env_file.read_bytes())
+        values = dotenv_values(stream=io.StringIO(text))
         merged.update({k: v for k, v in values.items() if v is not None})
+        for line in text.splitlines():
+            match = _ENV_LINE.match(line)
+            if match and match.group(1) in values:
+                key, raw = match.group(1), match.group(2)
+                file_lines[key] = raw
+                if key.startswith(TEXT_KEY_PREFIX) and _cut_at_comment(raw):
+                    merged[key] = raw  # the whole text: "#1 в городе" is no comment
     merged.update(os.environ)  # real environment variables win over .env
-    return merged
+    return merged, file_lines
+
+
+def read_env_text(raw: bytes) -> str:
+    """Decode .env as Notepad saves it: UTF-16 by its BOM («Юникод»), UTF-8 with or without BOM, else cp1251."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:  # Notepad of older Windows saves "ANSI", i.e. cp1251
+        return raw.decode("cp1251", errors="replace")
 
 
 def _parse_pins(raw: str) -> tuple[str, ...]:
@@ -188,8 +249,10 @@ class _Reader:
 
     def __init__(self, env: Mapping[str, str]):
         self.env = env
+        self.asked: set[str] = {"SUPPORTBOT_ENV_FILE"}  # every key the bot knows, as it asks for them
 
     def _raw(self, key: str) -> str | None:
+        self.asked.add(key)
         value = self.env.get(key)
         if value is None or not value.strip():
             return None

@@ -76,6 +76,8 @@ def cmd_check(argv: list[str]) -> int:
         print(f"Исправьте {exc.key} в файле .env и запустите проверку снова.", file=out)
         return EXIT_USAGE
     print(f"{good} Настройки (.env): прочитаны, линий операторов (PIN-кодов): {len(config.pins)}", file=out)
+    for warning in config.warnings:  # odd but not fatal: the bot starts, the owner should still look
+        print(f"! {warning}", file=out)
     all_good = True
     for check in (_check_database, _check_telegram, _check_faq):
         ok, line = check(config)
@@ -85,17 +87,38 @@ def cmd_check(argv: list[str]) -> int:
     return EXIT_OK if all_good else EXIT_FAILED
 
 
+RESTORE_HINT = ("восстановите резервную копию из папки {backups} (как — в README, раздел «Резервные копии»:"
+                " «Как восстановить базу из копии»)")
+
+
+def damaged_database_line(path: Path, problem: object) -> str:
+    """The owner's one line about a damaged database file: what is wrong and what to do (the bot logs it too)."""
+    backups = path.parent / BACKUP_FOLDER
+    return (f"База данных {path} повреждена или это не файл базы ({problem}). Бот не запустится с ней:"
+            f" остановите его и {RESTORE_HINT.format(backups=backups)}.")
+
+
+def newer_database_line(path: Path, version: int) -> str:
+    """The owner's one line about a database written by a newer version of the bot."""
+    return (f"База данных {path} создана более новой версией бота (схема {version}). Установите новую версию"
+            f" бота или {RESTORE_HINT.format(backups=path.parent / BACKUP_FOLDER)}.")
+
+
 def _check_database(config: Config) -> tuple[bool, str]:
     path = config.database_path
     if not path.exists():
         return True, f"База данных: файла ещё нет, бот создаст его при первом запуске ({path})"
     try:
         result = storage.integrity_check(path)
-    except (sqlite3.Error, OSError) as exc:
-        return False, f"База данных {path} повреждена или не открывается ({exc}). Восстановите резервную копию."
+    except sqlite3.DatabaseError as exc:
+        if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+            return False, f"База данных {path} занята другой программой: закройте её и повторите проверку."
+        return False, damaged_database_line(path, exc)
+    except OSError as exc:
+        return False, (f"Файл базы данных {path} не открывается ({exc.strerror or type(exc).__name__}):"
+                       " проверьте права на папку data.")
     if result != "ok":
-        first = result.splitlines()[0]
-        return False, f"База данных {path} повреждена ({first}). Восстановите резервную копию."
+        return False, damaged_database_line(path, result.splitlines()[0])
     return True, f"База данных: в порядке, {_megabytes(path.stat().st_size)} ({path})"
 
 
@@ -108,12 +131,14 @@ def _check_telegram(config: Config) -> tuple[bool, str]:
         try:
             failure = classify(exc)
         except Exception:  # noqa: BLE001 - classify re-raises what it does not know
-            return False, f"Telegram: ошибка {type(exc).__name__}"
+            return False, (f"Telegram: непредвиденная ошибка {type(exc).__name__}. Повторите проверку; если она"
+                           " повторяется, сообщите разработчику.")
         if failure.kind == "unauthorized":
             return False, "Telegram не принял токен: проверьте TELEGRAM_BOT_TOKEN (его выдаёт @BotFather)"
         if failure.kind == "network":
             return False, f"Telegram: нет связи с {config.api_url} ({failure.description}). Проверьте интернет."
-        return False, f"Telegram ответил ошибкой: {failure.description}"
+        return False, (f"Telegram ответил ошибкой ({failure.description}). Повторите проверку через несколько"
+                       " минут; бот в это время повторяет попытки сам.")
     return True, f"Telegram: бот @{me.get('username', '?')} на связи"
 
 
@@ -126,6 +151,17 @@ def _check_faq(config: Config) -> tuple[bool, str]:
         return False, f"Файл частых вопросов не читается: {exc}"
     count = len(entries)
     return True, f"FAQ: {count} {_plural(count, 'запись', 'записи', 'записей')} ({config.faq_path})"
+
+
+def describe_error(exc: BaseException) -> str:
+    """An error for the owner, without file names (an internal `.part` name would only confuse)."""
+    if isinstance(exc, OSError):
+        if getattr(exc, "winerror", None) == 32 or isinstance(exc, PermissionError):
+            return "файл занят другой программой или нет прав на запись"
+        if exc.errno == 28:
+            return "на диске нет места"
+        return exc.strerror or type(exc).__name__
+    return str(exc) or type(exc).__name__
 
 
 def _marks(stream: TextIO) -> tuple[str, str]:
@@ -164,7 +200,8 @@ def _config_with_database(nothing_to_do: str) -> Config | int:
     if config is None:
         return EXIT_USAGE
     if not config.database_path.is_file():
-        print(f"{nothing_to_do}: файла базы данных ещё нет ({config.database_path}).", file=sys.stderr)
+        print(f"{nothing_to_do}: файла базы данных ещё нет ({config.database_path}). Запустите бота хотя бы раз"
+              " или проверьте DATABASE_URL в .env.", file=sys.stderr)
         return EXIT_FAILED
     return config
 
@@ -179,7 +216,8 @@ def cmd_backup(argv: list[str]) -> int:
     try:
         path = make_backup(config, datetime.now())
     except (sqlite3.Error, OSError) as exc:
-        print(f"Не удалось сделать резервную копию: {exc}", file=sys.stderr)
+        print(f"Не удалось сделать резервную копию в {backup_folder(config)}: {describe_error(exc)}. Проверьте"
+              " место на диске и права на папку, затем повторите.", file=sys.stderr)
         return EXIT_FAILED
     print(f"Резервная копия сохранена: {path}")
     print(f"Хранятся последние {config.backup_keep} (BACKUP_KEEP), более старые удаляются.")
@@ -252,7 +290,8 @@ def prune_backups(config: Config) -> list[Path]:
         try:
             path.unlink()
         except OSError as exc:  # e.g. open in another program on Windows: try again next time
-            log.warning("could not delete old backup %s: %s", path, exc)
+            log.warning("Не удалось удалить старую резервную копию %s (%s): закройте программу, в которой она"
+                        " открыта; бот попробует снова при следующей копии.", path, describe_error(exc))
             continue
         deleted.append(path)
     return deleted
@@ -305,10 +344,12 @@ def cmd_export(argv: list[str]) -> int:
         rows = storage.export_rows(config.database_path, customer_id, since_ts)
         count = write_export(out, rows, config.timezone)
     except PermissionError as exc:
-        print(f"Не удалось записать файл: {exc}. Если он открыт в Excel, закройте его и повторите.", file=sys.stderr)
+        print(f"Не удалось записать файл {out}: {describe_error(exc)}. Если он открыт в Excel, закройте его и"
+              " повторите.", file=sys.stderr)
         return EXIT_FAILED
     except (sqlite3.Error, OSError) as exc:
-        print(f"Не удалось выгрузить переписку: {exc}", file=sys.stderr)
+        print(f"Не удалось выгрузить переписку: {describe_error(exc)}. Проверьте место на диске и путь --out,"
+              " затем повторите; если не выходит, выполните run.bat check.", file=sys.stderr)
         return EXIT_FAILED
     print(f"Выгружено сообщений: {count}")
     print(f"Файл: {out}")
@@ -528,7 +569,7 @@ def linux_autostart_help(project_dir: Path) -> str:
         f"WorkingDirectory={folder}\n"
         f'ExecStart="{folder}/run.sh"\n'
         "Restart=on-failure\n"
-        "RestartPreventExitStatus=2 3 4\n"
+        "RestartPreventExitStatus=2 5\n"
         "\n"
         "[Install]\n"
         "WantedBy=default.target\n"
@@ -579,7 +620,8 @@ def _config_or_none() -> Config | None:
     try:
         return load_config()
     except ConfigError as exc:
-        print(f"Ошибка в настройках (.env): {exc}", file=sys.stderr)
+        print(f"Ошибка в настройках (.env): {exc}. Исправьте {exc.key} в файле .env и запустите снова.",
+              file=sys.stderr)
         return None
 
 

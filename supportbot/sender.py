@@ -5,6 +5,17 @@ pending rows (a queue per chat); a few worker threads only make HTTP calls.
 Each chat has at most one call in flight, so its messages arrive in order,
 while other chats go on. Pacing (a global and a per-chat token bucket) keeps
 under Telegram's limits; a 429 pauses that chat for exactly retry_after.
+
+Only a row's own problem sets it aside: a 400 that retrying cannot fix, a 403
+for its chat. A rejected token (401/404), a conflict (409), 5xx answers and
+network errors pause all sending (1 s growing to 5 s) and touch no row, so
+nothing waiting is lost while the owner fixes the token or Telegram is down.
+
+When an operator's chat has more waiting than its limit lets through now, the
+customers' plain texts at the head of its queue are combined: each customer's
+into one message (header once, texts in order, at most 4,096 characters). Every
+outbox row merged into it is recorded with the message id Telegram returned, so
+a reply to the combined message reaches that customer.
 """
 from __future__ import annotations
 
@@ -17,14 +28,17 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .storage import OutboxRow, Storage
-from .telegram import ApiFailure, TelegramClient, classify
+from .telegram import ApiFailure, Backoff, TelegramClient, classify
 
 log = logging.getLogger(__name__)
 
-MAX_BACKOFF = 30.0
+MAX_BACKOFF = 30.0  # for the sender's own database trouble, not Telegram's
 MAX_BAD_REQUEST_TRIES = 3
 SENT_IDS_KEPT = 10_000
 PER_CHAT_BURST = 3
+MAX_TEXT = 4096  # Telegram's limit, in UTF-16 code units
+# Failures that say nothing about the row: pause all sending and try the same row again.
+NOT_THE_ROWS_FAULT = ("network", "server", "unauthorized", "conflict")
 
 
 class TokenBucket:
@@ -44,11 +58,32 @@ class TokenBucket:
         self.tokens -= 1
 
 
+@dataclass(frozen=True)
+class Relay:
+    """A pending row that relays a customer's text as written: header line, then the text."""
+    customer_id: int
+    header: str
+    body: str
+
+
+@dataclass(frozen=True)
+class Job:
+    """One API call: `call` is what is sent; `rows` are the outbox rows it delivers (several when combined)."""
+    call: OutboxRow
+    rows: tuple[OutboxRow, ...]
+    dispatched_at: float = 0.0
+
+
 @dataclass
 class Outcome:
-    row: OutboxRow
+    job: Job
     result_message_id: int | list[int] | None = None
     failure: ApiFailure | None = None
+    finished_at: float = 0.0
+
+    @property
+    def row(self) -> OutboxRow:
+        return self.job.rows[0]
 
 
 class Sender:
@@ -75,11 +110,15 @@ class Sender:
         self.sent_ids: dict[int, int | None] = {}
         self.unwritten: list[dict] = []
         self.last_429: tuple[int | None, float] = (None, float("-inf"))
-        self.backoff = 0.0
+        self.backoff = Backoff()
         self.outage_since: float | None = None
         self.last_loaded = 0
-        self.jobs: queue.Queue[OutboxRow | None] = queue.Queue()
+        self.relays: dict[int, Relay] = {}
+        self.alone: set[int] = set()  # rows whose combined message was refused: they go one by one
+        self.jobs: queue.Queue[Job | None] = queue.Queue()
         self.threads: list[threading.Thread] = []
+        # Told about database errors; True means "stop" (the file is damaged: retrying cannot help).
+        self.on_database_error: Callable[[Exception], bool] | None = None
 
     # --- lifecycle -----------------------------------------------------------
 
@@ -118,9 +157,14 @@ class Sender:
                     if self._step(storage):
                         break
                     backoff = 0.0
-                except Exception:  # noqa: BLE001 - a database hiccup must not end all sending
-                    log.exception("the sender could not record its work; retrying")
+                except Exception as exc:  # noqa: BLE001 - a database hiccup must not end all sending
+                    if self.on_database_error is not None and self.on_database_error(exc):
+                        break
                     backoff = min(MAX_BACKOFF, backoff * 2 if backoff else 1.0)
+                    log.error("Отправка не смогла записать свои результаты в базу данных (%s); повтор через %.0f с."
+                              " Если это повторяется, проверьте место на диске и выполните run.bat check.",
+                              type(exc).__name__, backoff)
+                    log.debug("the sender could not record its work", exc_info=True)
                     deadline = time.monotonic() + backoff
                     with self.cond:
                         while not self.stopping and time.monotonic() < deadline:
@@ -149,7 +193,8 @@ class Sender:
         while self.unwritten:  # kept until written, so a failed write is retried, not forgotten
             storage.record_deliveries(now=time.time(), **self.unwritten[0])
             for outbox_id, error, _event in self.unwritten.pop(0)["failed"]:
-                log.warning("outbox row %s set aside: %s", outbox_id, error)
+                log.warning("Сообщение (строка очереди %s) не доставлено и отложено: %s. Делать ничего не нужно:"
+                            " бот сообщил об этом оператору.", outbox_id, error)
         with self.cond:
             if not self.outcomes and not self.new_rows:
                 self.cond.wait(0.5 if self.stopping else delay)
@@ -157,10 +202,15 @@ class Sender:
 
     def _load(self, storage: Storage) -> None:
         rows = storage.pending_outbox(self.last_loaded)
+        relays = storage.relayed_texts(self.last_loaded, rows[-1].id) if rows else {}
         with self.cond:
             for row in rows:
                 self.chats.setdefault(row.chat_id, deque()).append(row)
                 self.last_loaded = row.id
+                if row.id in relays:
+                    relay = _relay(row, *relays[row.id])
+                    if relay is not None:
+                        self.relays[row.id] = relay
         if len(rows) == 1000:
             self.wake()
 
@@ -187,11 +237,37 @@ class Sender:
             global_wait = self.global_bucket.wait_time(now)
             if global_wait:
                 return _earliest(wait, global_wait)
+            job = self._job(self.chats[chat_id], bucket)
             bucket.take()
             self.global_bucket.take()
             self.in_flight.add(chat_id)
-            self.jobs.put(self._resolved(self.chats[chat_id][0]))
+            self.jobs.put(job)
         return wait
+
+    def _job(self, rows: deque[OutboxRow], bucket: TokenBucket) -> Job:
+        """The chat's next call: its head row, or, when more wait than the chat's limit lets through now,
+        the head customer's texts combined from the run of plain relayed texts at the head of the queue."""
+        head = rows[0]
+        relay = self.relays.get(head.id)
+        now = self.clock()
+        if relay is None or head.id in self.alone or len(rows) <= int(bucket.tokens):
+            return Job(self._resolved(head), (head,), now)
+        taken, text = [head], f"{relay.header}\n{relay.body}"
+        for row in list(rows)[1:]:
+            other = self.relays.get(row.id)
+            if other is None:
+                break  # a notice, a photo, an album: what follows waits behind it, as it would one by one
+            if other.customer_id != relay.customer_id or other.header != relay.header:
+                continue
+            longer = f"{text}\n{other.body}"
+            if _utf16_length(longer) > MAX_TEXT:
+                break
+            taken.append(row)
+            text = longer
+        if len(taken) == 1:
+            return Job(self._resolved(head), (head,), now)
+        call = OutboxRow(head.id, head.chat_id, "SendText", {"text": text}, head.message_id, head.attempts)
+        return Job(call, tuple(taken), now)
 
     def _resolved(self, row: OutboxRow) -> OutboxRow:
         """Fill in message ids that earlier rows of this chat produced (replies and edits refer to them)."""
@@ -205,18 +281,22 @@ class Sender:
 
     def _work(self) -> None:
         while True:
-            row = self.jobs.get()
-            if row is None:
+            job = self.jobs.get()
+            if job is None:
                 return
+            row = job.call
             try:
-                outcome = Outcome(row, result_message_id=self.client.perform(row.kind, row.chat_id, row.payload))
+                outcome = Outcome(job, result_message_id=self.client.perform(row.kind, row.chat_id, row.payload))
             except Exception as exc:  # noqa: BLE001 - every failure is sorted, none may kill the worker
                 try:
                     failure = classify(exc)
                 except Exception:  # not an API error: a bug or a payload we cannot send
-                    log.exception("sending outbox row %s failed", row.id)
-                    failure = ApiFailure("bad_request", f"{type(exc).__name__}: {exc}")
-                outcome = Outcome(row, failure=failure)
+                    log.error("Не удалось отправить сообщение (строка очереди %s): ошибка программы %s;"
+                              " оно отложено. Сообщите разработчику, приложив журнал.", row.id, type(exc).__name__)
+                    log.debug("sending outbox row %s failed", row.id, exc_info=True)
+                    failure = ApiFailure("bad_request", type(exc).__name__)
+                outcome = Outcome(job, failure=failure)
+            outcome.finished_at = self.clock()
             with self.cond:
                 self.outcomes.append(outcome)
                 self.cond.notify_all()
@@ -230,18 +310,20 @@ class Sender:
         now = self.clock()
         sent, retries, failed, album_ids = [], [], [], []
         for outcome in outcomes:
-            row, failure = outcome.row, outcome.failure
+            row, failure, rows = outcome.row, outcome.failure, outcome.job.rows
             self.in_flight.discard(row.chat_id)
+            self._count_from_arrival(row.chat_id, outcome)
             if failure is None:
                 first = outcome.result_message_id
                 if isinstance(first, list):  # an album: the first id stands for the row, the rest are kept too
                     album_ids += [(row.id, row.chat_id, later) for later in first[1:]]
                     first = first[0]
-                sent.append((row.id, first))
-                self._remember_sent(row.id, first)
-                self._pop(row)
+                for done in rows:  # a combined message: every row in it answers to its message id
+                    sent.append((done.id, first))
+                    self._remember_sent(done.id, first)
+                    self._remove(done)
                 self._outage_over(now)
-            elif failure.kind in ("network", "server"):
+            elif failure.kind in NOT_THE_ROWS_FAULT:
                 self._outage(now, failure)
             elif failure.kind == "rate":
                 self._slow_down(row.chat_id, failure.retry_after, now)
@@ -249,14 +331,29 @@ class Sender:
                 event = _failure_event(row, failure)
                 for dropped in self._drop_chat(row.chat_id):  # every later row would get 403 as well
                     failed.append((dropped.id, failure.description, event if dropped.id == row.id else None))
-            elif row.attempts + 1 >= MAX_BAD_REQUEST_TRIES or failure.kind in ("unauthorized", "conflict"):
+            elif len(rows) > 1:  # the combined message was refused: not the rows' fault, send them one by one
+                log.info("a combined message to chat %s was refused (%s); sending its parts one by one",
+                         row.chat_id, failure.description)
+                self.alone.update(r.id for r in rows)
+            elif row.attempts + 1 >= MAX_BAD_REQUEST_TRIES:
                 failed.append((row.id, failure.description, _failure_event(row, failure)))
-                self._pop(row)
+                self._remove(row)
             else:
                 retries.append((row.id, failure.description))
                 self._replace_head(row)
                 self.ready_at[row.chat_id] = now + 2.0
         return {"sent": sent, "retries": retries, "failed": failed, "album_ids": album_ids}
+
+    def _count_from_arrival(self, chat_id: int, outcome: Outcome) -> None:
+        """Count the chat's token as taken when the call finished, not when it was handed out.
+
+        Telegram counts a message when it arrives; a call that travelled slower than the next one
+        would otherwise make two sends a second apart here arrive less than a second apart there (429).
+        """
+        bucket = self.buckets.get(chat_id)
+        if bucket is not None and outcome.finished_at > outcome.job.dispatched_at:
+            bucket.wait_time(outcome.finished_at)
+            bucket.tokens -= (outcome.finished_at - outcome.job.dispatched_at) * bucket.rate
 
     def _remember_sent(self, outbox_id: int, message_id: int | None) -> None:
         # Replies and edits of later rows refer to this one before its "sent" mark is written.
@@ -270,17 +367,26 @@ class Sender:
         last_chat, last_at = self.last_429
         if last_chat != chat_id and now - last_at < 1.0:
             self.paused_until = max(self.paused_until, now + retry_after)
-            log.warning("Telegram asked to slow down overall: pausing all sending for %ss", retry_after)
+            log.warning("Telegram просит писать реже: вся отправка приостановлена на %s с. Ничего не теряется,"
+                        " делать ничего не нужно.", retry_after)
         else:
-            log.warning("Telegram asked to slow down for chat %s: retry after %ss", chat_id, retry_after)
+            log.info("Telegram asked to slow down for chat %s: retry after %ss", chat_id, retry_after)
         self.last_429 = (chat_id, now)
 
-    def _pop(self, row: OutboxRow) -> None:
+    def _remove(self, row: OutboxRow) -> None:
         queue_ = self.chats.get(row.chat_id)
-        if queue_ and queue_[0].id == row.id:
-            queue_.popleft()
+        if queue_:
+            if queue_[0].id == row.id:
+                queue_.popleft()
+            else:  # a row combined into the head's message
+                for index, waiting in enumerate(queue_):
+                    if waiting.id == row.id:
+                        del queue_[index]
+                        break
             if not queue_:
                 del self.chats[row.chat_id]
+        self.relays.pop(row.id, None)
+        self.alone.discard(row.id)
 
     def _replace_head(self, row: OutboxRow) -> None:
         queue_ = self.chats[row.chat_id]
@@ -288,19 +394,30 @@ class Sender:
 
     def _drop_chat(self, chat_id: int) -> list[OutboxRow]:
         self.ready_at.pop(chat_id, None)
-        return list(self.chats.pop(chat_id, ()))
+        dropped = list(self.chats.pop(chat_id, ()))
+        for row in dropped:
+            self.relays.pop(row.id, None)
+            self.alone.discard(row.id)
+        return dropped
 
     def _outage(self, now: float, failure: ApiFailure) -> None:
-        self.backoff = min(MAX_BACKOFF, self.backoff * 2 if self.backoff else 1.0)
-        self.paused_until = now + self.backoff
+        """Pause all sending; rows stay as they are. Calls already in flight do not lengthen the pause."""
+        if self.paused_until <= now:
+            self.paused_until = now + self.backoff.next()
         if self.outage_since is None:
             self.outage_since = now
-            log.warning("cannot reach Telegram to send (%s); retrying with backoff", failure.description)
+            if failure.kind == "unauthorized":
+                log.error("Telegram не принимает токен бота (%s). Сообщения ждут в очереди и не теряются:"
+                          " проверьте TELEGRAM_BOT_TOKEN в .env (токен выдаёт @BotFather) и перезапустите бота.",
+                          failure.description)
+            else:
+                log.warning("Нет связи с Telegram при отправке (%s). Сообщения ждут в очереди и уйдут сами,"
+                            " когда связь вернётся; если это надолго, проверьте интернет.", failure.description)
 
     def _outage_over(self, now: float) -> None:
-        self.backoff = 0.0
+        self.backoff.reset()
         if self.outage_since is not None:
-            log.warning("sending works again after %.0f s", now - self.outage_since)
+            log.warning("Отправка снова работает (перерыв %.0f с).", now - self.outage_since)
             self.outage_since = None
 
 
@@ -311,3 +428,19 @@ def _failure_event(row: OutboxRow, failure: ApiFailure) -> dict:
 
 def _earliest(a: float | None, b: float) -> float:
     return b if a is None else min(a, b)
+
+
+def _relay(row: OutboxRow, customer_id: int, body: str) -> Relay | None:
+    """The row as a relayed text (header, then the customer's text as written), or None if it is anything else."""
+    text = row.payload.get("text")
+    if (row.kind != "SendText" or row.payload.get("buttons") or row.payload.get("reply_to_outbox") is not None
+            or not isinstance(text, str) or not body or not text.endswith("\n" + body)):
+        return None
+    header = text[: -len(body) - 1]
+    if not header or "\n" in header:
+        return None
+    return Relay(customer_id, header, body)
+
+
+def _utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import re
 import threading
 import time
@@ -139,6 +140,29 @@ def classify(exc: Exception) -> ApiFailure:
     if isinstance(exc, requests.RequestException):
         return ApiFailure("network", type(exc).__name__)
     raise exc
+
+
+class Backoff:
+    """Pauses between tries while Telegram fails: 1 s growing ×1.3 to a 5 s cap, each ±10 % (aiogram's polling).
+
+    A short cap matters more than a gentle one: after an outage the bot is back within
+    about 5 s of Telegram, not 30 s later. `retry_after` of a 429 is not this class's business.
+    """
+
+    def __init__(self, first: float = 1.0, factor: float = 1.3, cap: float = 5.0, jitter: float = 0.1,
+                 rand=random.random):
+        self.first, self.factor, self.cap, self.jitter = first, factor, cap, jitter
+        self.rand = rand
+        self.current = 0.0
+
+    def next(self) -> float:
+        """Return the next pause in seconds (growing up to the cap, with jitter)."""
+        self.current = min(self.cap, self.current * self.factor) if self.current else self.first
+        return self.current * (1 + self.jitter * (2 * self.rand() - 1))
+
+    def reset(self) -> None:
+        """Start again from the first pause (after a success)."""
+        self.current = 0.0
 
 
 # --- the client ---------------------------------------------------------------------------

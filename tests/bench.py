@@ -16,6 +16,11 @@ Scenarios (`--only` picks some):
            /history of a customer with 5,000 messages, VmRSS once started and queried, CPU over 10 s
            of no traffic. Seeded once; a first start (which makes the day's backup) precedes the runs.
   faq      FaqMatcher.match over a synthetic FAQ of 1,000 entries (tests/bench_faq.py's generator).
+  backlog  200 customers in active dialogs with 5 operators; the bot is stopped while each writes 5
+           texts (1,000); restarted with its defaults and the fake's limits on: drain time = restart ->
+           the last of the 1,000 texts at the fake, the messages it took, and 429s.
+  recovery One text to an operator meets twelve 502 answers (HTML, like a proxy): seconds from the
+           last 502 to the successful send, and from the first 502.
 
 Profiling: with BENCH_PROFILE_DIR=<folder> (py-spy installed in the venv) the intake run's measured
 phase is sampled with py-spy into collapsed stacks; BENCH_PROFILE_MODE=idle (default: every thread,
@@ -32,7 +37,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Callable
 
-from tests.bench_support import (BenchTelegram, CUSTOMER_ID_BASE, cpu_seconds, login_operators, machine_line,
+from tests.bench_support import (MARK, BenchTelegram, CUSTOMER_ID_BASE, cpu_seconds, login_operators, machine_line,
                                  make_bot, marked, median, memory_mb, percentile, pins, profiled, scratch_dir,
                                  seed_history, start_bot, stop_bot, wait_settled)
 
@@ -57,11 +62,15 @@ class Sizes:
     history_queries: int = 7
     idle_seconds: float = 10.0
     faq_entries: int = 1000
+    backlog_customers: int = 200
+    backlog_seats: int = 5
+    backlog_each: int = 5
+    recovery_failures: int = 12
 
 
 QUICK = Sizes(intake_customers=50, intake_seats=5, intake_messages=600, latency_seconds=5.0,
               limits_chats=30, history_customers=5_000, history_messages=100_000, history_heavy=2_000,
-              history_queries=3, idle_seconds=5.0)
+              history_queries=3, idle_seconds=5.0, backlog_customers=50, backlog_each=4, recovery_failures=6)
 
 
 @dataclass
@@ -109,24 +118,34 @@ def people(api: BenchTelegram, base: int, count: int, name: str) -> list[dict]:
     return [api.user(base + n, f"{name}{n}") for n in range(1, count + 1)]
 
 
+def fast_bot(tmp, api: BenchTelegram, seats: int, customers: int):
+    """A bot whose pacing is raised (setting dialogs up is not what is measured), a chat limit that seats all."""
+    limit = min(50, math.ceil(customers / seats))
+    return make_bot(tmp, api, pin_list=pins(seats), OPERATOR_CHAT_LIMIT=str(limit), SEND_RATE_PER_SECOND="10000",
+                    SEND_RATE_PER_CHAT="1000", FLOOD_MAX_MESSAGES="1000")
+
+
+def open_dialogs(api: BenchTelegram, bot, seats: int, count: int) -> tuple[list[dict], list[dict]]:
+    """Start the bot, log `seats` operators in, let `count` customers write once; return (operators, customers)."""
+    start_bot(bot)
+    operators = people(api, OPERATOR_ID_BASE, seats, "Оператор")
+    login_operators(api, bot, operators, pins(seats))
+    customers = people(api, CUSTOMER_ID_BASE, count, "Покупатель")
+    for n, customer in enumerate(customers):  # opens and assigns every dialog
+        api.send_text(customer, marked(n, "добрый день"))
+    api.wait_for(lambda: api.count("relayed") >= len(customers), timeout=120, what="every dialog assigned")
+    wait_settled(bot, 120)
+    return operators, customers
+
+
 # --- 1. intake throughput ---------------------------------------------------------------------------
 
 def run_intake(size: Sizes, number: int) -> float:
     seats = size.intake_seats
-    limit = min(50, math.ceil(size.intake_customers / seats))
-    pin_list = pins(seats)
     with scratch_dir("bench-intake-") as tmp, BenchTelegram() as api:
-        bot = make_bot(tmp, api, pin_list=pin_list, OPERATOR_CHAT_LIMIT=str(limit), SEND_RATE_PER_SECOND="10000",
-                       SEND_RATE_PER_CHAT="1000", FLOOD_MAX_MESSAGES="1000")
+        bot = fast_bot(tmp, api, seats, size.intake_customers)
         try:
-            start_bot(bot)
-            operators = people(api, OPERATOR_ID_BASE, seats, "Оператор")
-            login_operators(api, bot, operators, pin_list)
-            customers = people(api, CUSTOMER_ID_BASE, size.intake_customers, "Покупатель")
-            for n, customer in enumerate(customers):  # opens and assigns every dialog
-                api.send_text(customer, marked(n, "добрый день"))
-            api.wait_for(lambda: api.count("relayed") >= len(customers), timeout=120, what="every dialog assigned")
-            wait_settled(bot, 60)
+            operators, customers = open_dialogs(api, bot, seats, size.intake_customers)
             active = bot.query("SELECT COUNT(*) FROM dialogs WHERE state = 'active'")[0][0]
             if active != len(customers):
                 raise RuntimeError(f"only {active} of {len(customers)} customers got an operator")
@@ -239,6 +258,65 @@ def run_limits(size: Sizes, number: int) -> tuple[float, int, int, int]:
             stop_bot(bot)
 
 
+# --- 3b. a backlog to operators, and recovery after 5xx ---------------------------------------------------------
+
+def run_backlog(size: Sizes, number: int) -> tuple[float, int, int, int]:
+    """Return (drain seconds, messages the backlog arrived in, 429s, send calls)."""
+    seats = size.backlog_seats
+    with scratch_dir("bench-backlog-") as tmp, BenchTelegram() as api:
+        bot = fast_bot(tmp, api, seats, size.backlog_customers)
+        try:
+            operators, customers = open_dialogs(api, bot, seats, size.backlog_customers)
+            stop_bot(bot)
+            first = 1_000_000
+            total = size.backlog_customers * size.backlog_each
+            for k in range(size.backlog_each):  # written while the bot was away: the backlog
+                for n, customer in enumerate(customers):
+                    api.send_text(customer, marked(first + k * len(customers) + n, "вопрос"))
+            api.set_rate_limits()  # Telegram's: 30/s overall, 1/s per chat with bursts of 3
+            bot.env.update(SEND_RATE_PER_SECOND="25", SEND_RATE_PER_CHAT="1")
+            api.reset_marks()
+            started = time.monotonic()
+            start_bot(bot)
+            api.wait_for(lambda: all(first + n in api.relayed for n in range(total)), timeout=600,
+                         what=f"the {total} backlog texts")
+            marks = api.snapshot()
+            drained = max(marks.relayed[first + n][0] for n in range(total)) - started
+            operator_chats = {o["id"] for o in operators}
+            carried = len([s for s in marks.sends if s[1] in operator_chats and MARK.search(s[3])])
+            log(f"backlog run {number}: {total} texts from {len(customers)} customers to {seats} operators in"
+                f" {drained:.1f} s, {carried} messages; {marks.send_429} of {marks.send_attempts} sends got 429")
+            return drained, carried, marks.send_429, marks.send_attempts
+        finally:
+            stop_bot(bot)
+
+
+def run_recovery(size: Sizes, number: int) -> tuple[float, float]:
+    """Return (seconds from the last 502 to the successful send, seconds from the first 502)."""
+    with scratch_dir("bench-recovery-") as tmp, BenchTelegram() as api:
+        bot = make_bot(tmp, api, pin_list=pins(1))
+        try:
+            start_bot(bot)
+            operator = people(api, OPERATOR_ID_BASE, 1, "Оператор")[0]
+            login_operators(api, bot, [operator], pins(1))
+            customer = people(api, CUSTOMER_ID_BASE, 1, "Покупатель")[0]
+            api.send_text(customer, marked(0, "добрый день"))
+            api.wait_for(lambda: 0 in api.relayed, timeout=30, what="the first relay")
+            wait_settled(bot, 30)
+            api.fail_next("sendMessage", 502, "Bad Gateway", times=size.recovery_failures, html=True)
+            api.send_text(customer, marked(1, "во время сбоя"))
+            api.wait_for(lambda: 1 in api.relayed, timeout=300, what="the relay after the 502s")
+            failed = [c.time for c in api.calls_to("sendMessage") if c.status == 502]
+            if len(failed) != size.recovery_failures:
+                raise RuntimeError(f"expected {size.recovery_failures} answers 502, saw {len(failed)}")
+            sent_at = api.snapshot().relayed[1][0]
+            log(f"recovery run {number}: {len(failed)} × 502 over {failed[-1] - failed[0]:.1f} s; sent"
+                f" {sent_at - failed[-1]:.1f} s after the last one")
+            return sent_at - failed[-1], sent_at - failed[0]
+        finally:
+            stop_bot(bot)
+
+
 # --- 4. a large history ---------------------------------------------------------------------------------------
 
 def run_history(size: Sizes, runs: int) -> dict:
@@ -312,7 +390,7 @@ def run_faq(size: Sizes, number: int) -> float:
 
 # --- the report ---------------------------------------------------------------------------------------------------
 
-SCENARIOS = ("intake", "latency", "limits", "history", "faq")
+SCENARIOS = ("intake", "latency", "limits", "backlog", "recovery", "history", "faq")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -338,6 +416,12 @@ def main(argv: list[str] | None = None) -> int:
         "rate30": Row("… the same rate / Telegram's ~30/s (the bot paces at 25/s on purpose: 83%, plus its"
                       " initial burst of 25)", "—", "%", None),
         "429": Row("429 answers in that burst, share of send calls", "< 1%", "%", lambda v: v < 1, digits=2),
+        "backlog": Row(f"Backlog of {size.backlog_customers * size.backlog_each:,} texts from"
+                       f" {size.backlog_customers} customers to {size.backlog_seats} operators, limits on:"
+                       " restart -> last text at the fake", "< 60 s", " s", lambda v: v < 60, digits=1),
+        "backlog429": Row("429 answers while that backlog drained", "0", "", lambda v: v == 0),
+        "recovery": Row(f"After {size.recovery_failures} answers 502 in a row: last 502 -> message sent",
+                        "≤ ~5 s", " s", lambda v: v <= 6, digits=1),
         "startup": Row(f"Start-up to first getUpdates ({k} messages, {size.history_customers:,} customers)",
                        "≤ 2 s", " s", lambda v: v <= 2, digits=2),
         "history": Row(f"/history answer (customer with {size.history_heavy:,} messages)", "≤ 50 ms", " ms",
@@ -384,6 +468,26 @@ def main(argv: list[str] | None = None) -> int:
             rows["rate25"].note = f"{median(rows['rate25'].values) * 0.25:.1f}/s"
             rows["429"].note = f"{limited} of {attempts} calls in all runs"
         attempt(("rate25", "rate30", "429"), limits)
+    if "backlog" in args.only:
+        def backlog():
+            carried_all = []
+            for number in range(1, runs + 1):
+                drained, carried, got_429, calls = run_backlog(size, number)
+                rows["backlog"].values.append(drained)
+                rows["backlog429"].values.append(got_429)
+                carried_all.append(carried)
+            rows["backlog"].note = (f"in {median(carried_all):.0f} messages (one by one: "
+                                    f"{size.backlog_customers * size.backlog_each:,})")
+        attempt(("backlog", "backlog429"), backlog)
+    if "recovery" in args.only:
+        def recovery():
+            totals = []
+            for number in range(1, runs + 1):
+                after_last, after_first = run_recovery(size, number)
+                rows["recovery"].values.append(after_last)
+                totals.append(after_first)
+            rows["recovery"].note = f"{median(totals):.0f} s from the first 502"
+        attempt(("recovery",), recovery)
     if "history" in args.only:
         def history():
             found = run_history(size, runs)

@@ -16,6 +16,8 @@ Things that behave like the real service and are easy to trip over:
   with ``new_chat_members``; leaveChat produces a ``my_chat_member`` update ("left");
 - a user who blocked the bot and then writes again first unblocks it (``my_chat_member``
   back to "member"), like pressing "Restart" in the app;
+- a text holding a lone surrogate ("\\ud800", as a broken or hostile client may send) reaches the bot
+  as a JSON \\u escape, the only way it can travel: valid JSON that is not valid UTF-8 once decoded;
 - real Bot API methods the fake does not simulate answer 501 with a description saying so,
   so a gap in the fake is never mistaken for a Telegram error.
 """
@@ -243,7 +245,15 @@ class _Bucket:
 
 
 def _u16(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def _json_bytes(answer) -> bytes:
+    """Encode an answer as Telegram does: UTF-8, but a lone surrogate (which UTF-8 cannot hold) as a \\u escape."""
+    try:
+        return json.dumps(answer, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(answer, ensure_ascii=True).encode("ascii")
 
 
 def _byte_offset(text: str, index: int) -> int:
@@ -1042,6 +1052,12 @@ class FakeTelegram:
                                        retry_after, html, chat_id, applied))
             self._changed()
 
+    def clear_faults(self):
+        """Forget every fault still waiting from fail_next()."""
+        with self._cond:
+            self._faults.clear()
+            self._changed()
+
     def block(self, chat_id: int, description: str = "Forbidden: bot was blocked by the user"):
         """Answer 403 with `description` to every send to a chat."""
         with self._cond:
@@ -1108,7 +1124,7 @@ class FakeTelegram:
                 delay = self._delays.get(method, 0.0)
                 result = self._dispatch(method, params, h.connection)
                 status, answer = 200, {"ok": True, "result": result}
-                payload = json.dumps(answer, ensure_ascii=False).encode("utf-8")
+                payload = _json_bytes(answer)
                 ctype = "application/json"
         except _Dropped:
             self._drop(h, call)
@@ -1120,7 +1136,7 @@ class FakeTelegram:
                 payload, ctype = answer.encode(), "text/html"
             else:
                 answer = exc.body()
-                payload, ctype = json.dumps(answer, ensure_ascii=False).encode("utf-8"), "application/json"
+                payload, ctype = _json_bytes(answer), "application/json"
         except Exception:  # a bug in the fake: answer 500 and keep the traceback for the test
             with self._cond:
                 self.errors.append(traceback.format_exc())

@@ -100,3 +100,68 @@ def test_env_file_is_read_and_real_environment_wins(tmp_path, monkeypatch):
     monkeypatch.setenv("HISTORY_LIMIT", "9")
     config = load_config(env_file=env_file)
     assert config.token == "1:file" and config.pins == ("5555",) and config.history_limit == 9
+
+
+def _env_file(tmp_path, monkeypatch, text: str, encoding: str = "utf-8") -> Path:
+    """A .env with `text`, saved as Notepad would in `encoding`; the real environment cleared of its keys."""
+    env_file = tmp_path / ".env"
+    env_file.write_bytes(text.encode(encoding))
+    for line in text.splitlines():
+        if "=" in line:
+            monkeypatch.delenv(line.split("=", 1)[0].strip(), raising=False)
+    return env_file
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-8-sig", "utf-8", "cp1251"])
+def test_env_file_in_every_encoding_notepad_saves(tmp_path, monkeypatch, encoding):
+    text = "TELEGRAM_BOT_TOKEN=1:a\r\nOPERATOR_PINS=5555\r\nAUTO_REPLY_CLOSED=Спасибо, до встречи!\r\n"
+    if encoding == "utf-16-be":
+        raw = b"\xfe\xff" + text.encode("utf-16-be")  # "Юникод big endian" writes its BOM too
+        env_file = tmp_path / ".env"
+        env_file.write_bytes(raw)
+        for key in ("TELEGRAM_BOT_TOKEN", "OPERATOR_PINS", "AUTO_REPLY_CLOSED"):
+            monkeypatch.delenv(key, raising=False)
+    else:
+        env_file = _env_file(tmp_path, monkeypatch, text, encoding)
+    config = load_config(env_file=env_file)
+    assert (config.token, config.pins, config.closed_reply) == ("1:a", ("5555",), "Спасибо, до встречи!")
+    assert config.warnings == ()
+
+
+def test_a_hash_in_an_unquoted_text_is_kept_whole(tmp_path, monkeypatch):
+    env_file = _env_file(tmp_path, monkeypatch, "TELEGRAM_BOT_TOKEN=1:a\nOPERATOR_PINS=5555\n"
+                         "AUTO_REPLY_GREETING=Магазин — #1 в городе\n"
+                         'AUTO_REPLY_CLOSED="Спасибо! #2"\n')
+    config = load_config(env_file=env_file)
+    assert config.greeting == "Магазин — #1 в городе"
+    assert config.closed_reply == "Спасибо! #2"
+    assert config.warnings == ()
+
+
+def test_a_hash_that_cuts_another_value_is_warned_about_by_key(tmp_path, monkeypatch):
+    env_file = _env_file(tmp_path, monkeypatch, "TELEGRAM_BOT_TOKEN=1:secret #x\nOPERATOR_PINS=5555\n"
+                         "FAQ_PATH=data/faq #2.csv\nOPERATOR_CHAT_LIMIT=4\n")
+    config = load_config(env_file=env_file)
+    assert config.faq_path.name == "faq"  # python-dotenv reads the rest as a comment ...
+    token, faq = sorted(config.warnings, key=lambda w: "FAQ_PATH" in w)
+    assert "FAQ_PATH" in faq and "«data/faq»" in faq and "кавычки" in faq  # ... so the owner is told
+    assert "TELEGRAM_BOT_TOKEN" in token and "secret" not in token  # the token is never echoed
+
+
+def test_a_misspelt_key_is_warned_about_naming_the_nearest_known_one(tmp_path, monkeypatch):
+    env_file = _env_file(tmp_path, monkeypatch, "TELEGRAM_BOT_TOKEN=1:a\nOPERATOR_PINS=5555\n"
+                         "OPERATOR_CHAT_LIMT=5\nCOMPLETELY_UNRELATED=1\n")
+    config = load_config(env_file=env_file)
+    assert config.operator_chat_limit == 3
+    limit, unrelated = sorted(config.warnings, key=lambda w: "COMPLETELY" in w)
+    assert "OPERATOR_CHAT_LIMT" in limit and "OPERATOR_CHAT_LIMIT" in limit
+    assert "COMPLETELY_UNRELATED" in unrelated and "env.example" in unrelated
+
+
+def test_env_example_filled_in_reads_without_warnings(tmp_path, monkeypatch):
+    text = (PROJECT_DIR / "env.example").read_text(encoding="utf-8")
+    text = text.replace("TELEGRAM_BOT_TOKEN=\n", "TELEGRAM_BOT_TOKEN=1:a\n")
+    text = text.replace("OPERATOR_PINS=\n", "OPERATOR_PINS=5555\n")
+    config = load_config(env_file=_env_file(tmp_path, monkeypatch, text))
+    assert config.warnings == ()
+    assert config.greeting.startswith("Здравствуйте!") and not config.greeting.startswith('"')

@@ -614,3 +614,13 @@ def test_a_real_polling_telebot_cannot_tell_the_difference(client, fake):
     finally:
         bot.stop_polling()
         poller.join(5)
+
+
+def test_a_lone_surrogate_travels_as_a_json_escape_like_telegram_sends_it(fake):
+    person = fake.user(501, "Ann")
+    fake.send_text(person, "broken \ud800 text")
+    with urllib.request.urlopen(f"{fake.base_url}/bot{TOKEN}/getUpdates", timeout=10) as response:
+        body = response.read()
+    assert b"\\ud800" in body  # valid JSON, pure ASCII: UTF-8 cannot hold the surrogate itself
+    update = json.loads(body)["result"][-1]
+    assert update["message"]["text"] == "broken \ud800 text"

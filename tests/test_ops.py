@@ -101,6 +101,18 @@ def test_check_all_good_names_the_bot_and_never_prints_the_token(api, db, tmp_pa
     assert [c.method for c in api.calls] == ["getMe"]
 
 
+def test_check_warns_about_a_misspelt_key_and_a_cut_value_in_env(api, db, tmp_path):
+    env_file = tmp_path / "shop.env"
+    env_file.write_text("OPERATOR_CHAT_LIMT=5\nHISTORY_LIMIT=30 # тридцать\n", encoding="utf-16")  # Notepad «Юникод»
+    result = run_cli("check", db=db, cwd=tmp_path, TELEGRAM_BOT_TOKEN=api.token, TELEGRAM_API_URL=api.base_url,
+                     SUPPORTBOT_ENV_FILE=str(env_file))
+    assert result.returncode == 0, result.stdout + result.stderr  # warnings, not failures
+    warnings = [line for line in result.stdout.splitlines() if line.startswith("! ")]
+    assert len(warnings) == 2, result.stdout
+    assert "OPERATOR_CHAT_LIMT" in warnings[0] and "OPERATOR_CHAT_LIMIT" in warnings[0]
+    assert "HISTORY_LIMIT" in warnings[1] and "кавычки" in warnings[1]
+
+
 def test_check_does_not_create_a_missing_database(api, tmp_path):
     db = tmp_path / "data" / "support.db"
     result = run_cli("check", db=db, cwd=tmp_path, TELEGRAM_BOT_TOKEN=api.token, TELEGRAM_API_URL=api.base_url)
@@ -358,6 +370,19 @@ def test_export_with_bad_arguments_exits_2_and_writes_nothing(db, tmp_path, args
     assert says in result.stderr and "Использование: python -m supportbot export" in result.stderr
     assert result.stdout == ""
     assert not out.exists() and not (db.parent / "exports").exists()
+
+
+def test_export_and_backup_errors_say_what_to_do_without_internal_part_names(db, tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x", encoding="utf-8")
+    result = run_cli("export", "--out", str(blocker / "out.csv"), db=db, cwd=tmp_path)
+    assert result.returncode == 1
+    assert ".part" not in result.stderr and "Traceback" not in result.stderr
+    assert result.stderr.startswith("Не удалось") and "повторите" in result.stderr, result.stderr
+    (db.parent / "backups").write_text("a file where the folder should be", encoding="utf-8")
+    result = run_cli("backup", db=db, cwd=tmp_path)
+    assert result.returncode == 1
+    assert ".part" not in result.stderr and "Не удалось сделать резервную копию" in result.stderr, result.stderr
 
 
 def test_export_of_an_unknown_customer_writes_nothing(db, tmp_path):

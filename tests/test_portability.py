@@ -178,3 +178,58 @@ def test_run_bat_reads_exit_codes_outside_parenthesised_blocks():
 
 def test_run_sh_has_lf_line_endings():
     assert b"\r" not in (PROJECT_DIR / "run.sh").read_bytes()
+
+
+def _fake_program(path: Path, body: str) -> None:
+    path.write_text("#!/bin/sh\n" + body, encoding="utf-8")
+    path.chmod(0o755)
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="run.sh needs bash")
+def test_run_sh_rebuilds_a_dead_venv_retries_3_and_4_and_stops_on_5(tmp_path):
+    """run.sh with stand-ins for python and sleep: what it runs, how long it waits, when it stops."""
+    import subprocess
+
+    folder = tmp_path / "bot"
+    folder.mkdir()
+    for name in ("run.sh", "requirements.txt", "env.example"):
+        shutil.copy(PROJECT_DIR / name, folder / name)
+    (folder / ".env").write_text("TELEGRAM_BOT_TOKEN=1:a\n", encoding="utf-8")
+    fakes = tmp_path / "fakes"
+    fakes.mkdir()
+    events = tmp_path / "events"
+    # The bot's exit codes, one per run: a crash, a crash, token rejected, another copy, a crash, damaged db.
+    (tmp_path / "codes").write_text("1\n1\n4\n3\n1\n5\n", encoding="utf-8")
+    venv_python = (f'case "$1" in -c) exit 0 ;; -m) [ "$2" = supportbot ] || exit 0 ;; esac\n'
+                   f'n=$(( $(wc -l < "{events}.runs" 2>/dev/null || echo 0) + 1 ))\n'
+                   f'echo run >> "{events}.runs"\n'
+                   f'code=$(sed -n "${{n}}p" "{tmp_path}/codes")\n'
+                   f'echo "bot exits $code" >> "{events}"\n'
+                   f'exit "$code"\n')
+    (tmp_path / "venv_python").write_text("#!/bin/sh\n" + venv_python, encoding="utf-8")
+    for name in ("python3.13", "python3.12", "python3.11", "python3"):
+        _fake_program(fakes / name, f'case "$1" in -c) exit 0 ;; esac\n'
+                                    f'if [ "$1 $2" = "-m venv" ]; then mkdir -p "$3/bin"; '
+                                    f'cp "{tmp_path}/venv_python" "$3/bin/python"; chmod +x "$3/bin/python"; '
+                                    f'echo "venv made" >> "{events}"; exit 0; fi\nexit 1\n')
+    _fake_program(fakes / "sleep", f'echo "sleep $1" >> "{events}"\n')
+    (folder / ".venv" / "bin").mkdir(parents=True)
+    _fake_program(folder / ".venv" / "bin" / "python", "echo 'No Python at C:\\\\Python311' >&2; exit 103\n")
+
+    env = {"PATH": f"{fakes}:/usr/bin:/bin", "HOME": str(tmp_path)}
+    result = subprocess.run(["bash", str(folder / "run.sh")], cwd=folder, env=env, capture_output=True,
+                            timeout=60)
+    assert result.returncode == 5, result.stderr.decode()
+    assert events.read_text(encoding="utf-8").splitlines() == [
+        "venv made",
+        "bot exits 1", "sleep 5",
+        "bot exits 1", "sleep 10",
+        "bot exits 4", "sleep 300",  # token rejected: wait, then try again (.env may be fixed by now)
+        "bot exits 3", "sleep 300",  # another copy: wait, then try again
+        "bot exits 1", "sleep 20",
+        "bot exits 5",  # damaged database: no restart
+    ]
+    output = result.stdout.decode() + result.stderr.decode()
+    assert "Пересоздаю .venv" in output and "код 4" in output
+    log = (folder / "data" / "logs" / "supportbot.log").read_text(encoding="utf-8")
+    assert "код 4" in log and "код 3" in log and "пересоздаю" in log

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from tests.botproc import BotProcess
 from tests.fakegram import FakeTelegram
-from tests.test_flow import login, texts_in, wait_text
+from tests.test_flow import login, relayed_texts, texts_in, wait_text
 
 
 def test_same_pin_from_another_account_takes_the_seat_with_its_dialogs(api, bot):
@@ -97,8 +97,7 @@ def test_restart_in_the_middle_loses_nothing(api, make_bot):
     api.send_text(olga, "/done")
     wait_text(api, olga, "Вам передан клиент Борис (#2)")
     bot.wait_processed()
-    relayed = [t for t in texts_in(api, olga) if t.startswith("Борис")]
-    assert relayed == ["Борис (#2):\nЯ жду", "Борис (#2):\nВсё ещё жду"]
+    assert relayed_texts(api, olga, "Борис (#2):") == ["Я жду", "Всё ещё жду"]
     assert len([t for t in texts_in(api, boris) if "Вы в очереди: 1-й" in t]) == 1
     assert bot.stop() == 0
 

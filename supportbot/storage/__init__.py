@@ -21,12 +21,12 @@ from .queues import INBOX_MAX_ATTEMPTS, QueueStorage, QueueTx
 from .operators import OperatorRecords, SeatRecords
 from .records import CustomerRecords, DialogRecords, MessageRecords
 from .rows import Customer, Dialog, HeldMessage, InboxRow, OutboxRow, SeatRow, StoredMessage
-from .schema import MIGRATIONS, atomic, connect, migrate
+from .schema import MIGRATIONS, NewerSchema, atomic, connect, migrate
 
 __all__ = [
     "Storage", "Tx", "Customer", "Dialog", "HeldMessage", "InboxRow", "OutboxRow", "SeatRow", "StoredMessage", "ExportRow",
     "InstanceLock", "backup_to", "export_rows", "find_customer_id", "integrity_check", "INBOX_MAX_ATTEMPTS",
-    "MIGRATIONS", "atomic", "connect", "migrate",
+    "MIGRATIONS", "NewerSchema", "atomic", "connect", "migrate",
 ]
 
 

@@ -29,6 +29,23 @@ class QueueStorage:
             )
             return self.conn.total_changes - before
 
+    def set_aside_updates(self, updates: list[tuple[int, str, str, str]], now: float) -> None:
+        """Keep updates that could not be stored as received (update_id, kind, storable text, error): each
+        becomes an inbox row marked dead plus a dead letter, once per update_id."""
+        with self.transaction():
+            for update_id, kind, payload, error in updates:
+                cur = self.conn.execute(
+                    "INSERT OR IGNORE INTO inbox (update_id, kind, payload, status, last_error, received_at)"
+                    " VALUES (?, ?, ?, 'dead', ?, ?)",
+                    (update_id, kind, payload, error, now),
+                )
+                if cur.rowcount:
+                    self.conn.execute(
+                        "INSERT INTO dead_letters (inbox_id, update_id, payload, error, created_at)"
+                        " VALUES (?, ?, ?, ?, ?)",
+                        (cur.lastrowid, update_id, payload, error, now),
+                    )
+
     def new_inbox(self, limit: int) -> list[InboxRow]:
         """Return the oldest unprocessed inbox rows."""
         rows = self.conn.execute(
@@ -57,6 +74,18 @@ class QueueStorage:
         ).fetchall()
         return [OutboxRow(r["id"], r["chat_id"], r["kind"], json.loads(r["payload"]), r["message_id"], r["attempts"])
                 for r in rows]
+
+    def relayed_texts(self, after_id: int, up_to_id: int) -> dict[int, tuple[int, str]]:
+        """Pending outbox rows with after_id < id <= up_to_id that relay a customer's text message (not an edit):
+        outbox id -> (customer id, the text as the customer wrote it). The sender may combine these."""
+        rows = self.conn.execute(
+            "SELECT o.id, o.customer_id, m.body FROM outbox o JOIN messages m ON m.id = o.message_id"
+            " WHERE o.status = 'pending' AND o.id > ? AND o.id <= ? AND o.kind = 'SendText'"
+            " AND o.customer_id IS NOT NULL AND m.direction = 'in' AND m.content_type = 'text'"
+            " AND m.edit_of IS NULL AND m.body IS NOT NULL",
+            (after_id, up_to_id),
+        ).fetchall()
+        return {r[0]: (r[1], r[2]) for r in rows}
 
     def record_deliveries(self, *, sent: list[tuple[int, int | None]], retries: list[tuple[int, str]],
                           failed: list[tuple[int, str, dict | None]], now: float,

@@ -229,11 +229,19 @@ def atomic(conn: sqlite3.Connection) -> Iterator[None]:
         raise
 
 
+class NewerSchema(RuntimeError):
+    """The database was written by a newer version of the bot."""
+
+    def __init__(self, version: int):
+        super().__init__(f"database schema {version} is newer than this program ({len(MIGRATIONS)})")
+        self.version = version
+
+
 def migrate(conn: sqlite3.Connection) -> int:
     """Apply the missing migrations, each in one transaction; return the schema version."""
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version > len(MIGRATIONS):
-        raise RuntimeError(f"database schema {version} is newer than this program ({len(MIGRATIONS)})")
+        raise NewerSchema(version)
     for number, (_name, statements) in enumerate(MIGRATIONS[version:], start=version + 1):
         with atomic(conn):
             for statement in statements:
