@@ -165,6 +165,11 @@ def _project_path(value: str) -> Path:
     return (PROJECT_DIR / path).resolve()
 
 
+def settings_environment() -> dict[str, str]:
+    """The settings as the bot reads them (.env, then the process environment), for the owner's tools."""
+    return _environment(_env_file_path())[0]
+
+
 def _env_file_path() -> Path | None:
     # SUPPORTBOT_ENV_FILE lets tests (and a second shop on one PC) use another file; empty means none.
     override = os.environ.get("SUPPORTBOT_ENV_FILE")

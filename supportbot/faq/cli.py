@@ -49,9 +49,9 @@ class Settings:
 
 def bot_settings() -> Settings:
     """Read FAQ_PATH, FAQ_MIN_SCORE and DATABASE_URL the way the bot does (.env, then the environment)."""
-    from ..config import _env_file_path, _environment, load_config
+    from ..config import load_config, settings_environment
 
-    env = dict(_environment(_env_file_path()))
+    env = settings_environment()
     # The tool needs no token or PINs: stand-ins let the bot's own rules read the rest.
     env["TELEGRAM_BOT_TOKEN"], env["OPERATOR_PINS"] = "1:stand-in", "0000"
     config = load_config(env)
