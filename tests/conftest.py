@@ -54,3 +54,16 @@ def make_shop(tmp_path):
 def shop(make_shop):
     """An in-process shop with three seats (PINs 1111, 2222, 3333) and the default settings."""
     return make_shop()
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: long runs (the model-based tests with many examples); run with -m slow")
+
+
+def pytest_collection_modifyitems(config, items):
+    if "slow" in (config.getoption("-m") or ""):
+        return
+    skip = pytest.mark.skip(reason="a long run: select it with -m slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)

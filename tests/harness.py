@@ -13,6 +13,7 @@ and ShopView only.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -104,6 +105,7 @@ class FakeTelegram:
         self.chats: dict[int, dict[int, Msg]] = {}
         self.next_id: dict[int, int] = {}
         self.rejecting: set[int] = set()  # chats that blocked the bot: every call gets 403
+        self.uncopyable: set[str] = set()  # content kinds copyMessage refuses ("message can't be copied")
         self.changes: list[Change] = []
         self.callback_answers: dict[str, str] = {}
         self.commands: dict[tuple[str, int], tuple] = {}
@@ -188,6 +190,8 @@ class FakeTelegram:
         source = self.chats.get(from_chat, {}).get(message_id)
         if source is None or source.deleted:
             raise ApiError(400, "Bad Request: message to copy not found")
+        if source.kind in self.uncopyable:
+            raise ApiError(400, "Bad Request: message can't be copied")
         text = source.text
         if source.kind in CAPTIONLESS:
             text = None  # such content has no caption: one passed with it never arrives
@@ -344,6 +348,13 @@ class Operator(Person):
         return self.says("/logout")
 
 
+def commit_fails_inside(tx) -> None:
+    """Make the enclosing transaction's COMMIT fail (a deferred foreign-key violation is checked only then)."""
+    tx.conn.execute("PRAGMA defer_foreign_keys = ON")
+    tx.conn.execute("INSERT INTO messages (customer_id, direction, author, content_type, created_at)"
+                    " VALUES (-1, 'in', 'nobody', 'text', 0)")
+
+
 def _message_id(message: Msg | int | None) -> int | None:
     return message.message_id if isinstance(message, Msg) else message
 
@@ -358,6 +369,7 @@ class Shop:
         self.telegram = FakeTelegram()
         self.faq = _faq(self.config.faq_path)
         self.next_update_id = 1
+        self._paused = False
         self.outbox_failures: list[tuple[int, str]] = []  # outbox rows set aside (chat, error)
         self._people: dict[int, Person] = {}
         self._start()
@@ -419,8 +431,21 @@ class Shop:
         self.storage.add_updates([(update["update_id"], update_kind(update), dumps(update))], self.now)
         self.settle()
 
+    @contextmanager
+    def sender_paused(self):
+        """Apply updates but deliver nothing until the block ends (a sender lagging behind the processor)."""
+        self._paused = True
+        try:
+            yield
+        finally:
+            self._paused = False
+            self.settle()
+
     def settle(self) -> None:
         """Apply every inbox row and deliver every outbox row, until nothing is left to do."""
+        if self._paused:
+            self._apply_inbox()
+            return
         for _ in range(100):
             applied = self._apply_inbox()
             delivered = self._deliver_outbox()
