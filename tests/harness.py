@@ -14,7 +14,7 @@ and ShopView only.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -401,9 +401,10 @@ class Shop:
         """Let time pass without running the timed duties (between two ticks)."""
         self.now += seconds
 
-    def restart(self) -> None:
-        """Stop the bot and start it again on the same database, as the real process would."""
+    def restart(self, **config_changes) -> None:
+        """Stop the bot and start it again on the same database (with changed settings, if given)."""
         self.storage.close()
+        self.config = replace(self.config, **config_changes)
         self._start()
 
     def delivery_fails_403(self, who: Person | int) -> None:

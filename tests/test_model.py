@@ -344,7 +344,7 @@ class ShopModel(RuleBasedStateMachine):
 
     def _receiver_of(self, marker: str) -> int | None:
         found = {chat for chat in self.customer_ids
-                 if any(marker in (m.text or "") for m in self.shop.telegram.bot_messages(chat))}
+                 if any(marker in " ".join([m.text or ""] + m.edits) for m in self.shop.telegram.bot_messages(chat))}
         return found.pop() if len(found) == 1 else None
 
     @rule(o=st.integers(0, 2), i=st.integers(0, 50))
