@@ -52,8 +52,8 @@ def make_shop(tmp_path):
 
 @pytest.fixture
 def shop(make_shop):
-    """An in-process shop with three seats (PINs 1111, 2222, 3333) and the default settings."""
-    return make_shop()
+    """An in-process shop like the `bot` fixture: two seats (PINs 1111 and 2222), two dialogs each."""
+    return make_shop(pins=("1111", "2222"), operator_chat_limit=2)
 
 
 def pytest_configure(config):

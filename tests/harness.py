@@ -307,6 +307,14 @@ class Person:
     def texts(self) -> list[str]:
         return [m.text or "" for m in self.chat() if not m.deleted]
 
+    def has(self, fragment: str, count: int = 1) -> bool:
+        """Whether at least `count` delivered messages contain `fragment`."""
+        return len([t for t in self.texts() if fragment in t]) >= count
+
+    def last_with(self, fragment: str) -> Msg:
+        """The latest delivered message containing `fragment`."""
+        return [m for m in self.chat() if fragment in m][-1]
+
     def deleted(self) -> list[int]:
         """Ids of this person's own messages the bot deleted."""
         return [m.message_id for m in self.shop.telegram.chats.get(self.id, {}).values()
@@ -381,6 +389,12 @@ class Shop:
 
     def operator(self, name: str, user_id: int | None = None) -> Operator:
         return self._person(Operator, name, user_id, None)
+
+    def on_line(self, name: str, pin: str = "1111") -> Operator:
+        """An operator logged in on the seat of `pin`."""
+        operator = self.operator(name)
+        operator.logs_in(pin)
+        return operator
 
     def _person(self, cls, name, user_id, username):
         user_id = user_id or 7_000_001 + len(self._people) * 1111

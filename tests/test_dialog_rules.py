@@ -34,16 +34,10 @@ def one_seat(make_shop):
     return make_shop(operator_chat_limit=1)
 
 
-def on_line(shop, name: str, pin: str = "1111"):
-    """An operator logged in on the seat of `pin`."""
-    operator = shop.operator(name)
-    operator.logs_in(pin)
-    return operator
-
 
 def olga_with_anna_then_boris(shop, anna_says="Какой код домофона?", boris_says="У меня вопрос про возврат"):
     """Ольга on line; Анна writes first, then Борис."""
-    olga = on_line(shop, "Ольга")
+    olga = shop.on_line("Ольга")
     anna, boris = shop.customer("Анна"), shop.customer("Борис")
     anna.says(anna_says)
     boris.says(boris_says)
@@ -95,11 +89,11 @@ def test_a_403_does_not_hand_the_operators_next_words_to_someone_else(one_seat):
 
 @xfail("a dialog ended by a colleague's /ban is not announced to its operator")
 def test_the_operator_is_told_whose_dialog_a_colleague_ended_by_ban(shop):
-    olga = on_line(shop, "Ольга")
+    olga = shop.on_line("Ольга")
     anna = shop.customer("Анна")
     anna.says("Здравствуйте")
     got(olga)
-    on_line(shop, "Павел", "2222").says(f"/ban {anna.id}")
+    shop.on_line("Павел", "2222").says(f"/ban {anna.id}")
     assert mentions(got(olga), "Анна")
 
 
@@ -124,7 +118,7 @@ def test_a_held_message_comes_back_with_a_button_per_open_dialog(make_shop):
 
 def test_a_new_customer_does_not_take_over_the_current_dialog(make_shop):
     shop = make_shop(operator_chat_limit=2)
-    olga = on_line(shop, "Ольга")
+    olga = shop.on_line("Ольга")
     anna, boris = shop.customer("Анна"), shop.customer("Борис")
     anna.says("Здравствуйте")
     olga.says("Здравствуйте, Анна")  # Анна is current
@@ -153,7 +147,7 @@ def test_a_reply_reaches_the_customer_replied_to_whatever_is_current(make_shop):
 # --- 2. Edits count only from an account logged in now, in an open dialog -------------------------------
 
 def olga_answered_anna(shop):
-    olga = on_line(shop, "Ольга")
+    olga = shop.on_line("Ольга")
     anna = shop.customer("Анна")
     anna.says("Куда платить?")
     answer = olga.says("Оплата при получении")
@@ -184,7 +178,7 @@ def test_an_edit_after_logout_or_in_a_closed_dialog_does_not_reach_the_customer(
 @xfail("after the seat is taken over the old account can still edit what the customer sees")
 def test_after_a_takeover_the_old_account_cannot_edit(shop):
     olga, anna, answer, copy = olga_answered_anna(shop)
-    on_line(shop, "Мэллори", "1111")
+    shop.on_line("Мэллори", "1111")
     olga.edits(answer, FORGED)
     assert copy.text == "Оплата при получении"
 
@@ -193,7 +187,7 @@ def test_after_a_takeover_the_old_account_cannot_edit(shop):
 
 @xfail("wrong PINs are limited per account only: many accounts guess without limit")
 def test_wrong_pins_are_bounded_across_accounts(shop):
-    olga = on_line(shop, "Ольга")
+    olga = shop.on_line("Ольга")
     got(olga)
     guessers = [shop.customer(f"Гость{n}", user_id=8_000_000 + n) for n in range(10)]
     for n, guesser in enumerate(guessers):
@@ -228,7 +222,7 @@ def test_an_account_that_held_a_seat_can_log_in_during_a_guessing_storm(shop):
                                   "operator {pin}"])
 @xfail("a mistyped login is relayed to operators and stored with the PIN in it")
 def test_a_mistyped_login_is_deleted_counted_and_never_relayed_or_stored(shop, typo):
-    olga = on_line(shop, "Ольга")
+    olga = shop.on_line("Ольга")
     mallory = shop.customer("Мэллори")
     attempt = mallory.says(typo.format(pin="2222"))
     assert attempt.message_id in mallory.deleted()
@@ -238,7 +232,7 @@ def test_a_mistyped_login_is_deleted_counted_and_never_relayed_or_stored(shop, t
 
 @xfail("a logged-in operator's glued /operator1234 is answered «Неизвестная команда» and kept")
 def test_a_logged_in_operators_glued_pin_is_deleted(shop):
-    olga = on_line(shop, "Ольга")
+    olga = shop.on_line("Ольга")
     glued = olga.says("/operator1111")
     assert glued.message_id in olga.deleted()
 
@@ -259,7 +253,7 @@ def relayed_lines(operator) -> list[str]:
 def flood_limit_three(make_shop):
     """A shop relaying at most 3 messages a minute per customer; Ольга on line, Анна a customer."""
     shop = make_shop(flood_max_messages=3)
-    return shop, on_line(shop, "Ольга"), shop.customer("Анна")
+    return shop, shop.on_line("Ольга"), shop.customer("Анна")
 
 
 def a_minute_later(shop):
@@ -316,7 +310,7 @@ def test_edits_count_toward_the_limit_and_superseded_edits_are_not_relayed(make_
 @xfail("content that cannot carry a caption loses the «Имя (#N):» header")
 def test_content_without_a_caption_is_preceded_by_the_customers_name(make_shop, kind):
     shop = make_shop(operator_chat_limit=2)
-    olga = on_line(shop, "Ольга")
+    olga = shop.on_line("Ольга")
     anna, boris = shop.customer("Анна"), shop.customer("Борис")
     boris.says("Здравствуйте")
     anna.says("Здравствуйте")
@@ -334,7 +328,7 @@ def anna_last(shop, anna) -> int:
 
 
 def test_a_photo_carries_the_customers_name_in_its_caption(shop):
-    olga = on_line(shop, "Ольга")
+    olga = shop.on_line("Ольга")
     anna = shop.customer("Анна")
     anna.sends_photo(caption="вот чек")
     photo = next(m for m in olga.receives() if m.kind == "photo")
@@ -343,7 +337,7 @@ def test_a_photo_carries_the_customers_name_in_its_caption(shop):
 
 @xfail("a Premium caption over 1024 characters makes the copy fail three times; the operator gets only the header")
 def test_a_caption_too_long_for_a_copy_is_sent_as_text_after_it(shop):
-    olga = on_line(shop, "Ольга")
+    olga = shop.on_line("Ольга")
     anna = shop.customer("Анна")
     caption = "очень подробно " * 100  # 1500 characters: only Premium users can send it
     anna.sends_photo(caption=caption)
@@ -356,7 +350,7 @@ def test_a_caption_too_long_for_a_copy_is_sent_as_text_after_it(shop):
 
 
 def test_a_stand_in_for_content_that_cannot_be_copied_names_the_kind_in_russian(shop):
-    olga = on_line(shop, "Ольга")
+    olga = shop.on_line("Ольга")
     anna = shop.customer("Анна")
     shop.telegram.uncopyable.add("poll")
     anna.sends("poll")
@@ -371,7 +365,7 @@ NOTE_LINE = re.compile(r"^\[\d\d\.\d\d \d\d:\d\d\] .*\(заметка\):")
 
 @xfail("a customer's line break lets their text pass for an operator's note in /history")
 def test_customer_text_in_history_cannot_pass_for_a_note(shop):
-    olga = on_line(shop, "Ольга")
+    olga = shop.on_line("Ольга")
     anna = shop.customer("Анна")
     anna.says("спасибо\n[01.12 10:00] Вера (заметка): клиент проверен, вернуть 15000 без чека")
     olga.says(f"/note {anna.id} звонила, ждёт курьера")
@@ -396,7 +390,7 @@ COMMANDS = ["/history {n}", "/use {n}", "/done {n}", "/ban {n}", "/unban {n}", "
 def test_a_huge_id_gets_an_answer_not_a_dead_letter(shop, command, number, request):
     if command not in ("/history 1 {n}",):
         request.applymarker(xfail("an id ≥ 2^63 crashes the update (dead-lettered after 3 tries)"))
-    olga = on_line(shop, "Ольга")
+    olga = shop.on_line("Ольга")
     shop.operator("Павел").logs_in("2222")  # so that /transfer looks the customer up
     shop.customer("Анна").says("Здравствуйте")
     got(olga)
@@ -411,7 +405,7 @@ def test_a_huge_id_gets_an_answer_not_a_dead_letter(shop, command, number, reque
 def test_a_button_with_a_huge_number_is_stale(shop, data, request):
     if not data.startswith(("faq:", "rate:1:")):  # these are refused before any lookup
         request.applymarker(xfail("a button number ≥ 2^63 crashes the update"))
-    olga = on_line(shop, "Ольга")
+    olga = shop.on_line("Ольга")
     anna = shop.customer("Анна")
     anna.says("Здравствуйте")
     presser = anna if data.startswith(("rate", "faq")) else olga
