@@ -8,8 +8,8 @@ settles it (message ids recorded, album ids kept, 400s retried, 403 drops the ch
 DeliveryFailure event). The clock is set by the test.
 
 This file is the ONLY place tests touch production internals (Context, the inbox/outbox, table names,
-the sender's bookkeeping, start-up): when those move, adapt here. Tests use Shop, Person, Msg, Button
-and ShopView only.
+the sender's bookkeeping, start-up): when those move, adapt here. Tests use Shop, Person, Msg, Button,
+ShopView and the fake Telegram (`shop.telegram`) only.
 """
 from __future__ import annotations
 
