@@ -492,3 +492,21 @@ def test_found_a_logged_out_operator_edits_the_customers_copy():
 def test_found_an_operator_taken_over_edits_the_customers_copy():
     replay({"routing"}, [("customer_sends_album", {"c": 0, "n": 2}), ("operator_says", {"o": 0}),
                          ("operator_logs_in", {"o": 1, "pin": "1111"}), ("operator_edits", {"o": 0, "i": 0})])
+
+
+# Written by hand, not found: the other two misroutes, which random search did not reach in 400 examples
+# with blocks switched off (they need a second operator, or a 403, at the right moment). The model sees both.
+
+@xfail("a colleague's /ban makes the only other open dialog current")
+def test_a_colleagues_ban_then_the_operators_words_reach_the_other_dialog():
+    replay({"routing"}, [("customer_writes", {"c": 0, "kind": "text"}), ("customer_writes", {"c": 1, "kind": "text"}),
+                         ("operator_logs_in", {"o": 1, "pin": "2222"}),
+                         ("operator_command", {"o": 1, "command": "/ban {c}", "c": 0, "seat": 1}),
+                         ("operator_says", {"o": 0})])
+
+
+@xfail("a 403 on the operator's answer ends the dialog and makes the other one current")
+def test_a_403_then_the_operators_next_words_reach_the_other_dialog():
+    replay({"routing"}, [("customer_writes", {"c": 0, "kind": "text"}), ("customer_writes", {"c": 1, "kind": "text"}),
+                         ("sends_to_customer_fail_with_403", {"c": 0}), ("operator_says", {"o": 0}),
+                         ("operator_says", {"o": 0})])
