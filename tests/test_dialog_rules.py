@@ -65,6 +65,16 @@ def test_a_customer_blocking_the_bot_does_not_hand_the_operators_next_words_to_s
     assert got(olga), "the operator gets the unsent message back"
 
 
+@xfail("when a dialog ends, the next queued customer becomes current without the operator choosing")
+def test_after_a_dialog_ends_for_another_reason_nothing_is_current_until_the_operator_chooses(one_seat):
+    olga, anna, boris = olga_answering_anna_with_boris_waiting(one_seat)
+    anna.blocks()
+    assert one_seat.view().dialogs[boris.id] == ("active", 1), "Борис is assigned to Ольга's free place"
+    assert one_seat.view().current[olga.id] is None
+    olga.says(f"/use {boris.id}")
+    assert one_seat.view().current[olga.id] == boris.id
+
+
 @xfail("a colleague's /ban makes the only other open dialog current")
 def test_a_colleagues_ban_does_not_hand_the_operators_next_words_to_someone_else(shop):
     olga, anna, boris = olga_with_anna_then_boris(shop)
@@ -228,6 +238,15 @@ def test_a_mistyped_login_is_deleted_counted_and_never_relayed_or_stored(shop, t
     assert attempt.message_id in mallory.deleted()
     assert not any("2222" in t for t in olga.texts())
     assert not any("2222" in t for t in shop.stored_texts())
+
+
+@xfail("a mistyped login is not counted as a failed login")
+def test_mistyped_logins_count_toward_the_lockout(shop):
+    mallory = shop.customer("Мэллори")
+    for n in range(5):
+        mallory.says(f"/оperator 900{n}")  # a Cyrillic «о»
+    mallory.says("/operator 2222")
+    assert mallory.id not in shop.view().operators
 
 
 @xfail("a logged-in operator's glued /operator1234 is answered «Неизвестная команда» and kept")
