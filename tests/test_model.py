@@ -109,6 +109,7 @@ class ShopModel(RuleBasedStateMachine):
         self.epoch = {c.id: 0 for c in self.customers}
         self.blocked: set[int] = set()
         self.ticks = 0
+        self.pressing = False  # an operator presses a button: a held message may go where they choose
         self.relay_order: dict[int, list[str]] = {c.id: [] for c in self.customers}
         self.view = self.shop.view()
 
@@ -175,8 +176,7 @@ class ShopModel(RuleBasedStateMachine):
                 if "routing" in self.checks:
                     for marker in re.findall(r"R\d+Z", text):
                         words = self.words[marker]
-                        pressed = (actor is not None and actor.id == words.operator
-                                   and getattr(self, "pressing", False))
+                        pressed = self.pressing and actor is not None and actor.id == words.operator
                         assert chat in words.allowed or pressed, (
                             f"an operator's words {marker} reached customer {chat}, allowed only {words.allowed}:"
                             f" {text!r}")
@@ -389,7 +389,7 @@ class ShopModel(RuleBasedStateMachine):
         buttons = [b for m in op.chat() for b in m.buttons]
         if not buttons:
             return
-        self.pressing = True  # a press may send a held message where the operator chose
+        self.pressing = True
         try:
             self._step(op, lambda: op.presses(buttons[i % len(buttons)]))
         finally:
@@ -435,12 +435,28 @@ TestShopModel = xfail("misroutes after block/ban/403, silent flood withholding, 
                       "(see the test_found_* replays below for each)")(machine("ShopModel", ShopModel.checks).TestCase)
 
 
+def one_rule_per_event(machine_class):
+    """The same model with one rule per event instead of one weighted rule: hypothesis shrinks these far better
+    (it deletes whole steps), though swarm testing then leaves some events out of many examples."""
+    attrs = {"happens": lambda self, event, who, pick, variant: None}  # not a rule here
+
+    def event_rule(name, run):
+        def method(self, who, pick, variant):
+            run(self, who, pick, variant)
+        method.__name__ = method.__qualname__ = name
+        return rule(who=st.integers(0, 3), pick=st.integers(0, 200), variant=st.integers(0, 6))(method)
+
+    for name, (_weight, run) in EVENTS.items():
+        attrs[f"{name}_"] = event_rule(f"{name}_", run)
+    return type(machine_class.__name__, (machine_class,), attrs)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("checks", [{"routing"}, {"privacy"}, {"relay"}, {"seats"}, {"edits"}, {"restart"},
                                     {"crash"}], ids=lambda c: next(iter(c)))
 def test_the_model_long(checks):
     """One family of invariants at a time, 1000 examples each, shrinking what fails (minutes each)."""
-    cls = type("Long", (ShopModel,), {"checks": frozenset(checks)})
+    cls = one_rule_per_event(type("Long", (ShopModel,), {"checks": frozenset(checks)}))
     run_state_machine_as_test(cls, settings=settings(_settings(), max_examples=1000, derandomize=False,
                                                      phases=[p for p in Phase if p is not Phase.explain]))
 
