@@ -34,7 +34,6 @@ def one_seat(make_shop):
     return make_shop(operator_chat_limit=1)
 
 
-
 def olga_with_anna_then_boris(shop, anna_says="Какой код домофона?", boris_says="У меня вопрос про возврат"):
     """Ольга on line; Анна writes first, then Борис."""
     olga = shop.on_line("Ольга")
