@@ -52,5 +52,18 @@ def make_shop(tmp_path):
 
 @pytest.fixture
 def shop(make_shop):
-    """An in-process shop with three seats (PINs 1111, 2222, 3333) and the default settings."""
-    return make_shop()
+    """An in-process shop like the `bot` fixture: two seats (PINs 1111 and 2222), two dialogs each."""
+    return make_shop(pins=("1111", "2222"), operator_chat_limit=2)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: long runs (the model-based tests with many examples); run with -m slow")
+
+
+def pytest_collection_modifyitems(config, items):
+    if "slow" in (config.getoption("-m") or ""):
+        return
+    skip = pytest.mark.skip(reason="a long run: select it with -m slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)

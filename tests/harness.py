@@ -8,12 +8,13 @@ settles it (message ids recorded, album ids kept, 400s retried, 403 drops the ch
 DeliveryFailure event). The clock is set by the test.
 
 This file is the ONLY place tests touch production internals (Context, the inbox/outbox, table names,
-the sender's bookkeeping, start-up): when those move, adapt here. Tests use Shop, Person, Msg, Button
-and ShopView only.
+the sender's bookkeeping, start-up): when those move, adapt here. Tests use Shop, Person, Msg, Button,
+ShopView and the fake Telegram (`shop.telegram`) only.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -104,6 +105,7 @@ class FakeTelegram:
         self.chats: dict[int, dict[int, Msg]] = {}
         self.next_id: dict[int, int] = {}
         self.rejecting: set[int] = set()  # chats that blocked the bot: every call gets 403
+        self.uncopyable: set[str] = set()  # content kinds copyMessage refuses ("message can't be copied")
         self.changes: list[Change] = []
         self.callback_answers: dict[str, str] = {}
         self.commands: dict[tuple[str, int], tuple] = {}
@@ -188,6 +190,8 @@ class FakeTelegram:
         source = self.chats.get(from_chat, {}).get(message_id)
         if source is None or source.deleted:
             raise ApiError(400, "Bad Request: message to copy not found")
+        if source.kind in self.uncopyable:
+            raise ApiError(400, "Bad Request: message can't be copied")
         text = source.text
         if source.kind in CAPTIONLESS:
             text = None  # such content has no caption: one passed with it never arrives
@@ -303,6 +307,14 @@ class Person:
     def texts(self) -> list[str]:
         return [m.text or "" for m in self.chat() if not m.deleted]
 
+    def has(self, fragment: str, count: int = 1) -> bool:
+        """Whether at least `count` delivered messages contain `fragment`."""
+        return len([t for t in self.texts() if fragment in t]) >= count
+
+    def last_with(self, fragment: str) -> Msg:
+        """The latest delivered message containing `fragment`."""
+        return [m for m in self.chat() if fragment in m][-1]
+
     def deleted(self) -> list[int]:
         """Ids of this person's own messages the bot deleted."""
         return [m.message_id for m in self.shop.telegram.chats.get(self.id, {}).values()
@@ -344,6 +356,13 @@ class Operator(Person):
         return self.says("/logout")
 
 
+def commit_fails_inside(tx) -> None:
+    """Make the enclosing transaction's COMMIT fail (a deferred foreign-key violation is checked only then)."""
+    tx.conn.execute("PRAGMA defer_foreign_keys = ON")
+    tx.conn.execute("INSERT INTO messages (customer_id, direction, author, content_type, created_at)"
+                    " VALUES (-1, 'in', 'nobody', 'text', 0)")
+
+
 def _message_id(message: Msg | int | None) -> int | None:
     return message.message_id if isinstance(message, Msg) else message
 
@@ -358,6 +377,7 @@ class Shop:
         self.telegram = FakeTelegram()
         self.faq = _faq(self.config.faq_path)
         self.next_update_id = 1
+        self._paused = False
         self.outbox_failures: list[tuple[int, str]] = []  # outbox rows set aside (chat, error)
         self._people: dict[int, Person] = {}
         self._start()
@@ -369,6 +389,12 @@ class Shop:
 
     def operator(self, name: str, user_id: int | None = None) -> Operator:
         return self._person(Operator, name, user_id, None)
+
+    def on_line(self, name: str, pin: str = "1111") -> Operator:
+        """An operator logged in on the seat of `pin`."""
+        operator = self.operator(name)
+        operator.logs_in(pin)
+        return operator
 
     def _person(self, cls, name, user_id, username):
         user_id = user_id or 7_000_001 + len(self._people) * 1111
@@ -389,9 +415,10 @@ class Shop:
         """Let time pass without running the timed duties (between two ticks)."""
         self.now += seconds
 
-    def restart(self) -> None:
-        """Stop the bot and start it again on the same database, as the real process would."""
+    def restart(self, **config_changes) -> None:
+        """Stop the bot and start it again on the same database (with changed settings, if given)."""
         self.storage.close()
+        self.config = replace(self.config, **config_changes)
         self._start()
 
     def delivery_fails_403(self, who: Person | int) -> None:
@@ -419,8 +446,21 @@ class Shop:
         self.storage.add_updates([(update["update_id"], update_kind(update), dumps(update))], self.now)
         self.settle()
 
+    @contextmanager
+    def sender_paused(self):
+        """Apply updates but deliver nothing until the block ends (a sender lagging behind the processor)."""
+        self._paused = True
+        try:
+            yield
+        finally:
+            self._paused = False
+            self.settle()
+
     def settle(self) -> None:
         """Apply every inbox row and deliver every outbox row, until nothing is left to do."""
+        if self._paused:
+            self._apply_inbox()
+            return
         for _ in range(100):
             applied = self._apply_inbox()
             delivered = self._deliver_outbox()
