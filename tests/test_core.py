@@ -92,9 +92,9 @@ def test_join_lines_packs_and_splits():
     ("photo", None, core.RelayShape(False, "Анна (#1):", None)),
     ("photo", "фото", core.RelayShape(False, "Анна (#1):\nфото", None)),
     ("photo", "x" * 1500, core.RelayShape(False, "Анна (#1):", "x" * 1500)),  # a Premium caption goes as text
-    ("sticker", None, core.RelayShape(True, None, None)),  # no caption reaches anyone: the header goes apart
-    ("video_note", None, core.RelayShape(True, None, None)),
-    ("location", None, core.RelayShape(True, None, None)),
+    ("sticker", None, core.RelayShape(True, "Анна (#1):", None)),  # no caption reaches anyone: the header apart
+    ("video_note", None, core.RelayShape(True, "Анна (#1):", None)),
+    ("location", None, core.RelayShape(True, "Анна (#1):", None)),
 ])
 def test_relay_shape_always_names_the_customer(kind, caption, expected):
     assert core.relay_shape(kind, "Анна (#1):", caption) == expected

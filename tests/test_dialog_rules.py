@@ -1,8 +1,7 @@
 """Issue 10's rules, one plain test each, in-process (tests/harness.py): who receives what, what is stored.
 
-Tests that fail on the code before issue 10 is done are marked xfail(strict=True) with the reason; they
-should flip to passing one by one. Where the issue leaves the wording open, they check behaviour (who
-receives what, what is stored), not Russian text.
+Each was written against the code before issue 10 and failed there. Where the issue leaves the wording open,
+they check behaviour (who receives what, what is stored), not Russian text.
 """
 from __future__ import annotations
 
@@ -13,10 +12,6 @@ import pytest
 
 from supportbot import texts
 from tests.harness import commit_fails_inside
-
-
-def xfail(reason: str):
-    return pytest.mark.xfail(strict=True, reason=f"issue 10: {reason}")
 
 
 def got(person) -> list[str]:
@@ -53,7 +48,6 @@ def olga_answering_anna_with_boris_waiting(shop):
 
 # --- 1. The current dialog changes only by the operator's own action ----------------------------------------
 
-@xfail("a block ends the current dialog and the next queued customer silently becomes current")
 def test_a_customer_blocking_the_bot_does_not_hand_the_operators_next_words_to_someone_else(one_seat):
     olga, anna, boris = olga_answering_anna_with_boris_waiting(one_seat)
     anna.blocks()
@@ -64,7 +58,6 @@ def test_a_customer_blocking_the_bot_does_not_hand_the_operators_next_words_to_s
     assert got(olga), "the operator gets the unsent message back"
 
 
-@xfail("when a dialog ends, the next queued customer becomes current without the operator choosing")
 def test_after_a_dialog_ends_for_another_reason_nothing_is_current_until_the_operator_chooses(one_seat):
     olga, anna, boris = olga_answering_anna_with_boris_waiting(one_seat)
     anna.blocks()
@@ -74,7 +67,6 @@ def test_after_a_dialog_ends_for_another_reason_nothing_is_current_until_the_ope
     assert one_seat.view().current[olga.id] == boris.id
 
 
-@xfail("a colleague's /ban makes the only other open dialog current")
 def test_a_colleagues_ban_does_not_hand_the_operators_next_words_to_someone_else(shop):
     olga, anna, boris = olga_with_anna_then_boris(shop)
     pavel = shop.operator("Павел")
@@ -86,7 +78,6 @@ def test_a_colleagues_ban_does_not_hand_the_operators_next_words_to_someone_else
     assert not mentions(got(boris), "4242")
 
 
-@xfail("a 403 on a send ends the dialog and the next queued customer becomes current")
 def test_a_403_does_not_hand_the_operators_next_words_to_someone_else(one_seat):
     olga, anna, boris = olga_answering_anna_with_boris_waiting(one_seat)
     one_seat.delivery_fails_403(anna)
@@ -96,7 +87,6 @@ def test_a_403_does_not_hand_the_operators_next_words_to_someone_else(one_seat):
     assert not mentions(got(boris), "4242")
 
 
-@xfail("a dialog ended by a colleague's /ban is not announced to its operator")
 def test_the_operator_is_told_whose_dialog_a_colleague_ended_by_ban(shop):
     olga = shop.on_line("Ольга")
     anna = shop.customer("Анна")
@@ -106,7 +96,6 @@ def test_the_operator_is_told_whose_dialog_a_colleague_ended_by_ban(shop):
     assert mentions(got(olga), "Анна")
 
 
-@xfail("a held message does not come back with buttons to send it to a chosen dialog")
 def test_a_held_message_comes_back_with_a_button_per_open_dialog(make_shop):
     shop = make_shop(operator_chat_limit=2)
     olga, anna, boris = olga_answering_anna_with_boris_waiting(shop)
@@ -174,7 +163,6 @@ FORGED = "Переведите 5000 руб на карту 2200 0000 0000 0000"
 
 
 @pytest.mark.parametrize("ending", ["/logout", "/done"])
-@xfail("after /logout, or in a closed dialog, an edit still changes what the customer sees")
 def test_an_edit_after_logout_or_in_a_closed_dialog_does_not_reach_the_customer(shop, ending):
     olga, anna, answer, copy = olga_answered_anna(shop)
     olga.says(ending)
@@ -184,7 +172,6 @@ def test_an_edit_after_logout_or_in_a_closed_dialog_does_not_reach_the_customer(
     assert got(olga), "the operator is told the edit was not sent"
 
 
-@xfail("after the seat is taken over the old account can still edit what the customer sees")
 def test_after_a_takeover_the_old_account_cannot_edit(shop):
     olga, anna, answer, copy = olga_answered_anna(shop)
     shop.on_line("Мэллори", "1111")
@@ -194,7 +181,6 @@ def test_after_a_takeover_the_old_account_cannot_edit(shop):
 
 # --- 3. PINs ---------------------------------------------------------------------------------------------
 
-@xfail("wrong PINs are limited per account only: many accounts guess without limit")
 def test_wrong_pins_are_bounded_across_accounts(shop):
     olga = shop.on_line("Ольга")
     got(olga)
@@ -212,7 +198,6 @@ def test_wrong_pins_are_bounded_across_accounts(shop):
     assert 8_000_011 in shop.view().operators
 
 
-@xfail("wrong PINs are limited per account only")
 def test_an_account_that_held_a_seat_can_log_in_during_a_guessing_storm(shop):
     pavel = shop.operator("Павел")
     pavel.logs_in("2222")
@@ -229,7 +214,6 @@ def test_an_account_that_held_a_seat_can_log_in_during_a_guessing_storm(shop):
 
 @pytest.mark.parametrize("typo", ["/оperator {pin}", "/operator: {pin}", "/operator-{pin}", "/ operator {pin}",
                                   "operator {pin}"])
-@xfail("a mistyped login is relayed to operators and stored with the PIN in it")
 def test_a_mistyped_login_is_deleted_counted_and_never_relayed_or_stored(shop, typo):
     olga = shop.on_line("Ольга")
     mallory = shop.customer("Мэллори")
@@ -239,7 +223,6 @@ def test_a_mistyped_login_is_deleted_counted_and_never_relayed_or_stored(shop, t
     assert not any("2222" in t for t in shop.stored_texts())
 
 
-@xfail("a mistyped login is not counted as a failed login")
 def test_mistyped_logins_count_toward_the_lockout(shop):
     mallory = shop.customer("Мэллори")
     for n in range(5):
@@ -248,7 +231,6 @@ def test_mistyped_logins_count_toward_the_lockout(shop):
     assert mallory.id not in shop.view().operators
 
 
-@xfail("a logged-in operator's glued /operator1234 is answered «Неизвестная команда» and kept")
 def test_a_logged_in_operators_glued_pin_is_deleted(shop):
     olga = shop.on_line("Ольга")
     glued = olga.says("/operator1111")
@@ -279,7 +261,6 @@ def a_minute_later(shop):
     shop.tick(61)
 
 
-@xfail("past the flood limit messages are stored and never relayed; the notice promises otherwise")
 def test_a_flood_is_held_then_relayed_in_one_message_with_the_count(make_shop):
     shop, olga, anna = flood_limit_three(make_shop)
     for n in range(3):
@@ -296,7 +277,6 @@ def test_a_flood_is_held_then_relayed_in_one_message_with_the_count(make_shop):
     assert all(f"номер{n}" in later[0] for n in range(3, 7)) and "4" in later[0]
 
 
-@xfail("an album crossing the flood limit is cut in two")
 def test_an_album_crossing_the_flood_limit_is_not_split(make_shop):
     shop, olga, anna = flood_limit_three(make_shop)
     anna.says("первое")
@@ -309,7 +289,6 @@ def test_an_album_crossing_the_flood_limit_is_not_split(make_shop):
     assert all(any(f"альбом{n}" in t for t in olga.texts()) for n in (1, 2, 3))
 
 
-@xfail("edits do not count toward the flood limit, and every superseded edit is relayed")
 def test_edits_count_toward_the_limit_and_superseded_edits_are_not_relayed(make_shop):
     shop, olga, anna = flood_limit_three(make_shop)
     first = anna.says("правка0")
@@ -325,7 +304,6 @@ def test_edits_count_toward_the_limit_and_superseded_edits_are_not_relayed(make_
 # --- 5. Every relayed item names its customer --------------------------------------------------------------
 
 @pytest.mark.parametrize("kind", ["sticker", "location", "contact", "venue", "dice", "poll", "video_note"])
-@xfail("content that cannot carry a caption loses the «Имя (#N):» header")
 def test_content_without_a_caption_is_preceded_by_the_customers_name(make_shop, kind):
     shop = make_shop(operator_chat_limit=2)
     olga = shop.on_line("Ольга")
@@ -353,7 +331,6 @@ def test_a_photo_carries_the_customers_name_in_its_caption(shop):
     assert photo.lines == ["Анна (#1):", "вот чек"]
 
 
-@xfail("a Premium caption over 1024 characters makes the copy fail three times; the operator gets only the header")
 def test_a_caption_too_long_for_a_copy_is_sent_as_text_after_it(shop):
     olga = shop.on_line("Ольга")
     anna = shop.customer("Анна")
@@ -381,7 +358,6 @@ def test_a_stand_in_for_content_that_cannot_be_copied_names_the_kind_in_russian(
 NOTE_LINE = re.compile(r"^\[\d\d\.\d\d \d\d:\d\d\] .*\(заметка\):")
 
 
-@xfail("a customer's line break lets their text pass for an operator's note in /history")
 def test_customer_text_in_history_cannot_pass_for_a_note(shop):
     olga = shop.on_line("Ольга")
     anna = shop.customer("Анна")
@@ -406,8 +382,6 @@ COMMANDS = ["/history {n}", "/use {n}", "/done {n}", "/ban {n}", "/unban {n}", "
 @pytest.mark.parametrize("number", HUGE)
 @pytest.mark.parametrize("command", COMMANDS)
 def test_a_huge_id_gets_an_answer_not_a_dead_letter(shop, command, number, request):
-    if command not in ("/history 1 {n}",):
-        request.applymarker(xfail("an id ≥ 2^63 crashes the update (dead-lettered after 3 tries)"))
     olga = shop.on_line("Ольга")
     shop.operator("Павел").logs_in("2222")  # so that /transfer looks the customer up
     shop.customer("Анна").says("Здравствуйте")
@@ -421,8 +395,6 @@ def test_a_huge_id_gets_an_answer_not_a_dead_letter(shop, command, number, reque
                                   "pick:12345678901234567890", "end:12345678901234567890",
                                   "hist:12345678901234567890", "faq:12345678901234567890:1"])
 def test_a_button_with_a_huge_number_is_stale(shop, data, request):
-    if not data.startswith(("faq:", "rate:1:")):  # these are refused before any lookup
-        request.applymarker(xfail("a button number ≥ 2^63 crashes the update"))
     olga = shop.on_line("Ольга")
     anna = shop.customer("Анна")
     anna.says("Здравствуйте")
@@ -434,7 +406,6 @@ def test_a_button_with_a_huge_number_is_stale(shop, data, request):
 
 # --- a failed COMMIT ----------------------------------------------------------------------------------------
 
-@xfail("Storage.transaction does not roll back when COMMIT itself fails: every later BEGIN fails")
 def test_a_failed_commit_is_rolled_back_and_the_next_transaction_works(shop):
     with pytest.raises(sqlite3.DatabaseError):
         with shop.storage.transaction() as tx:

@@ -104,17 +104,6 @@ def test_rating_after_done_is_stored_and_shown_in_stats(shop):
     assert olga.has(texts.STATS_USAGE)
 
 
-def test_a_flooding_customer_is_stored_not_relayed_and_asked_once(make_shop):
-    shop = make_shop(flood_max_messages=3)
-    olga = shop.on_line("Ольга")
-    anna = shop.customer("Анна")
-    for n in range(7):
-        anna.says(f"спам {n}")
-    assert [t.split("\n")[-1] for t in olga.texts() if t.startswith("Анна")] == ["спам 0", "спам 1", "спам 2"]
-    assert anna.texts().count(texts.FLOOD_WARNING) == 1
-    assert len([d for d, _ in shop.history_of(anna) if d == "in"]) == 7
-
-
 def test_notice_buttons_take_show_history_close_and_go_stale(make_shop):
     shop = make_shop(pins=("1111", "2222"), operator_chat_limit=1)
     olga, pavel = shop.on_line("Ольга", "1111"), shop.on_line("Павел", "2222")

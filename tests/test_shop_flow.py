@@ -45,7 +45,7 @@ def test_operator_login_deletes_the_pin_and_locks_out_guessers(shop):
 def test_operator_without_a_current_dialog_is_told_and_nothing_is_sent(shop):
     olga = shop.on_line("Ольга")
     olga.says("Привет всем")
-    assert olga.has("нет текущего диалога")
+    assert olga.has(texts.HELD_NONE)
     assert [c.chat_id for c in shop.telegram.changes if c.what == "sent"] == [olga.id] * len(olga.chat())
 
 
@@ -85,7 +85,8 @@ def test_use_switches_dialogs_and_takes_queued_customers_out_of_turn(shop):
     assert olga.has("лимит")
     olga.says("/done 1")
     assert olga.has("Вам передан клиент Вера (#3)")
-    olga.says("/done")
+    assert olga.has("Текущий диалог: Боря (#2)")  # the one left when she closed hers; Вера does not cut in
+    olga.says("/done 3")
     assert olga.has("Диалог с Вера (#3) завершён")
     olga.says("/use 4")
     assert olga.has("Вам передан клиент Гоша (#4)")

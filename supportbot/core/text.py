@@ -72,7 +72,8 @@ class RelayShape:
 def relay_shape(content_type: str, header: str, caption: str | None) -> RelayShape:
     """Shape a relayed media message so that the operator always sees whose it is and all its words."""
     if content_type in NO_CAPTION:
-        return RelayShape(header_apart=True, caption=None, caption_text=None)
+        # Telegram drops a caption on these; passed all the same, it names the stand-in if the copy is refused.
+        return RelayShape(header_apart=True, caption=header, caption_text=None)
     combined = f"{header}\n{caption}" if caption else header
     if len(combined) <= CAPTION_LIMIT:
         return RelayShape(header_apart=False, caption=combined, caption_text=None)

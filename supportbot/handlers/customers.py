@@ -30,13 +30,11 @@ def customer_message(ctx: Context, msg: IncomingMessage) -> None:
         dialog = tx.create_dialog(customer.id, ctx.now)
     held = relay.flood_hold(ctx, customer, dialog, msg)
     relay.store_incoming(ctx, customer, dialog, msg, suppressed=False, flood_held=held)
-    if held:
-        if customer.flood_warned_at is None or ctx.now - customer.flood_warned_at >= 60:
-            relay.bot_say(ctx, customer, dialog, texts.FLOOD_WARNING)
-            tx.set_flood_warned(customer.id, ctx.now)
-        return
+    if held:  # kept, and relayed combined once they calm down; the dialog still moves as usual
+        relay.tell_flood_held(ctx, customer, dialog)
     if dialog.state is DialogState.ACTIVE:
-        relay.deliver_pending(ctx, dialog)
+        if not held:
+            relay.deliver_pending(ctx, dialog)
         return
     if is_new and ctx.shop_open:
         if tx.queue_head().id == dialog.id:  # nobody waits ahead of them
@@ -48,7 +46,7 @@ def customer_message(ctx: Context, msg: IncomingMessage) -> None:
             ctx.notify(other, customer, texts.QUEUED_NOTICE.format(who=customer.label,
                                                                    position=tx.queue_position(dialog)),
                        buttons.dialog_buttons(customer.id, dialog.id, take=texts.BUTTON_TAKE))
-    if core.auto_reply_due(customer.last_auto_reply_at, ctx.now, ctx.config.cooldown_seconds):
+    if not held and core.auto_reply_due(customer.last_auto_reply_at, ctx.now, ctx.config.cooldown_seconds):
         queued_auto_reply(ctx, customer, dialog, msg.text)
 
 

@@ -35,6 +35,7 @@ def assign(ctx: Context, dialog: Dialog, seat: int, notice: str, *, chosen: bool
                buttons.dialog_buttons(customer.id, dialog.id, take=None if is_current else texts.BUTTON_MAKE_CURRENT),
                dialog_id=dialog.id)
     relay.deliver_pending(ctx, dialog)
+    relay.tell_holds_to_new_operator(ctx, seat, customer, dialog)
     relay.bot_say(ctx, customer, dialog, texts.OPERATOR_JOINED.format(name=ctx.seats.name_of(seat)))
 
 

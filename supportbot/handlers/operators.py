@@ -70,6 +70,8 @@ def operator_login(ctx: Context, msg: IncomingMessage, pin: str | None) -> None:
     ctx.seats.load(tx.seats())
     ctx.say(chat, texts.LOGIN_OK.format(seat=seat, limit=ctx.config.operator_chat_limit))
     ctx.send(SetCommands(chat, OPERATOR_COMMANDS))
+    for dialog in tx.seat_dialogs(seat):  # a seat taken over brings its dialogs, held messages included
+        relay.tell_holds_to_new_operator(ctx, seat, tx.customer(dialog.customer_id), dialog)
     dialogs.fill_seat(ctx, seat)
 
 

@@ -124,6 +124,22 @@ def relay_to_customer(ctx: Context, customer: Customer, group: list[StoredMessag
                  first.id)
 
 
+def tell_flood_held(ctx: Context, customer: Customer, dialog: Dialog) -> None:
+    """Say, at most once a minute, that a customer's messages are being held: to them and to their operator."""
+    if customer.flood_warned_at is not None and ctx.now - customer.flood_warned_at < 60:
+        return
+    bot_say(ctx, customer, dialog, texts.FLOOD_WARNING)
+    ctx.tx.set_flood_warned(customer.id, ctx.now)
+    if dialog.state is DialogState.ACTIVE and dialog.seat in ctx.seats.online:
+        ctx.notify(dialog.seat, customer, texts.FLOOD_HELD_NOTICE.format(who=customer.label), dialog_id=dialog.id)
+
+
+def tell_holds_to_new_operator(ctx: Context, seat: int, customer: Customer, dialog: Dialog) -> None:
+    """A dialog reached an operator (assigned, handed over, seat taken over) while some of its messages are held."""
+    if ctx.tx.has_flood_held(customer.id):
+        ctx.notify(seat, customer, texts.FLOOD_HELD_NOTICE.format(who=customer.label), dialog_id=dialog.id)
+
+
 def release_flood_holds(ctx: Context) -> None:
     """Relay what the flood limit held, once its customer has calmed down: texts combined, with the count."""
     limit = ctx.config.flood_max_messages
@@ -135,7 +151,7 @@ def release_flood_holds(ctx: Context) -> None:
         held = ctx.tx.release_flood_held(customer_id)
         if dialog is None or dialog.state is not DialogState.ACTIVE or dialog.seat not in ctx.seats.online:
             continue  # they go with the rest of the dialog's messages when an operator takes it
-        live = [m for m in held if m.dialog_id == dialog.id and not m.relayed]
+        live = [m for m in held if m.dialog_id == dialog.id]
         texts_only = [m for m in live if m.content_type == "text" and m.edit_of is None]
         if texts_only:
             op_chat = ctx.seats.chat_of(dialog.seat)
@@ -190,7 +206,9 @@ def _customer_edit(ctx: Context, customer: Customer, original: StoredMessage, ms
     held = live and flood_hold(ctx, customer, dialog, msg)
     store_incoming(ctx, customer, dialog if live else None, msg, suppressed=not live or customer.banned,
                    edit_of=original.id, flood_held=held)
-    if live and not held and dialog.state is DialogState.ACTIVE:
+    if held:
+        tell_flood_held(ctx, customer, dialog)
+    elif live and dialog.state is DialogState.ACTIVE:
         deliver_pending(ctx, dialog)
 
 

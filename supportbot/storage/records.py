@@ -356,12 +356,16 @@ class MessageRecords:
 
     # --- customers' messages held by the flood limit ---------------------------------
 
+    def has_flood_held(self, customer_id: int) -> bool:
+        return self.conn.execute("SELECT 1 FROM messages WHERE customer_id = ? AND flood_held = 1 AND relayed = 0",
+                                 (customer_id,)).fetchone() is not None
+
     def flood_held_customers(self) -> list[int]:
         return [r[0] for r in self.conn.execute("SELECT DISTINCT customer_id FROM messages WHERE flood_held = 1")]
 
     def release_flood_held(self, customer_id: int) -> list[StoredMessage]:
         """Let a customer's held messages go to the relay: return them (in order) and clear the hold."""
-        held = self._messages("WHERE customer_id = ? AND flood_held = 1 ORDER BY id", (customer_id,))
+        held = self._messages("WHERE customer_id = ? AND flood_held = 1 AND relayed = 0 ORDER BY id", (customer_id,))
         self.conn.execute("UPDATE messages SET flood_held = 0 WHERE customer_id = ? AND flood_held = 1", (customer_id,))
         return held
 
