@@ -49,6 +49,9 @@ if errorlevel 1 (
   copy /y requirements.txt ".venv\requirements.installed" >nul
 )
 
+rem "run.bat test" runs the test suite (no .env needed); it exits with pytest's code.
+if /i "%~1"=="test" goto :tests
+
 if not exist ".env" (
   copy env.example .env >nul
   echo Создан файл .env. Впишите в него TELEGRAM_BOT_TOKEN и OPERATOR_PINS, сохраните и запустите run.bat снова.
@@ -112,6 +115,10 @@ exit /b %CODE%
 
 :command
 ".venv\Scripts\python.exe" -m supportbot %*
+exit /b %errorlevel%
+
+:tests
+".venv\Scripts\python.exe" -m pytest -q
 exit /b %errorlevel%
 
 :venv_locked

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Start supportbot on Linux/macOS: venv on first run, requirements when they change, .env from env.example.
 # With arguments it runs one command of the bot and exits with its code: ./run.sh check, backup,
-# export [...], faq ...; ./run.sh autostart prints a systemd user service (or a crontab line) for this folder.
+# export [...], faq ...; ./run.sh test runs the tests; ./run.sh autostart prints a systemd user service (or a crontab line) for this folder.
 set -u
 cd "$(dirname "$0")" || exit 1
 
@@ -36,6 +36,12 @@ if ! cmp -s requirements.txt "$stamp"; then
   echo "Устанавливаю зависимости ..."
   .venv/bin/python -m pip install --disable-pip-version-check -q -r requirements.txt || exit 1
   cp requirements.txt "$stamp"
+fi
+
+# ./run.sh test: the test suite (no .env needed), with pytest's exit code.
+if [ "${1:-}" = "test" ]; then
+  shift
+  exec .venv/bin/python -m pytest -q "$@"
 fi
 
 if [ ! -f .env ]; then

@@ -14,6 +14,15 @@ def texts_in(api, user):
     return api.bot_texts(user["id"])
 
 
+def relayed_texts(api, operator, header):
+    """The customer texts relayed to `operator` under `header` ("Анна (#1):"), one per text, in order.
+
+    Texts that waited for the chat's rate limit arrive combined: the header once, then each text on its
+    own line; one at a time, each comes with its header.
+    """
+    return [line for t in api.bot_texts(operator["id"]) if t.startswith(header + "\n") for line in t.split("\n")[1:]]
+
+
 def wait_text(api, user, fragment, count=1, timeout=10.0):
     """Wait until the bot has sent `user` `count` messages containing `fragment`."""
     return api.wait_for(
