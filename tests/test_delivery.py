@@ -182,7 +182,9 @@ def test_crashes_at_random_moments_lose_nothing_and_apply_nothing_twice(api, mak
     thread = threading.Thread(target=killer)
     thread.start()
     try:
-        for round_ in range(20):
+        for round_ in range(200):
+            if round_ >= 20 and len(kills) >= 3:  # on a loaded machine restarts are slow: write until 3 kills
+                break
             for c in customers:
                 text = f"{c['first_name']} #{round_}"
                 api.send_text(c, text)
