@@ -10,6 +10,10 @@ kept as ASCII-escaped text in dead_letters, confirmed and logged; the loop goes
 on. A damaged database file stops the bot with one Russian line (console and
 log) and EXIT_DATABASE, which the start scripts do not restart on. Lines at
 WARNING and above are for the shop's owner: Russian, saying what to do.
+
+At start the bot decides once between topics mode and the classic one
+(OPERATOR_TOPICS and getMe's has_topics_enabled); OPERATOR_TOPICS=on without
+topics in @BotFather stops it with EXIT_CONFIG and one line saying what to do.
 """
 from __future__ import annotations
 

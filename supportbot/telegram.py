@@ -4,6 +4,12 @@ The only module that imports telebot. It turns an update dict into a core event
 (raising on shapes it does not understand, so the processor can set them
 aside), performs outbox actions with pyTelegramBotAPI's HTTP client, and sorts
 API failures into the few kinds the sender acts on.
+
+Topics in private chats: a message written in a topic carries its thread id
+(`message_thread_id` with `is_topic_message`), topic service messages become the
+content types topic_created/closed/reopened/edited; a payload's
+`message_thread_id` sends into that topic, CreateTopic answers a NewTopic, and an
+EditTopic that finds its topic already so, or gone, counts as done.
 """
 from __future__ import annotations
 
@@ -198,7 +204,7 @@ class TelegramClient:
         apihelper.CUSTOM_REQUEST_SENDER = _SessionPerThread(api_url).request
 
     def get_me(self) -> dict:
-        """Return the bot's own User."""
+        """Return the bot's own User (with has_topics_enabled and allows_users_to_create_topics, from Bot API 9.3)."""
         return apihelper.get_me(self.token)
 
     def get_updates(self, offset: int | None, timeout: int) -> list[dict]:
