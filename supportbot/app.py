@@ -10,6 +10,10 @@ kept as ASCII-escaped text in dead_letters, confirmed and logged; the loop goes
 on. A damaged database file stops the bot with one Russian line (console and
 log) and EXIT_DATABASE, which the start scripts do not restart on. Lines at
 WARNING and above are for the shop's owner: Russian, saying what to do.
+
+At start the bot decides once between topics mode and the classic one
+(OPERATOR_TOPICS and getMe's has_topics_enabled); OPERATOR_TOPICS=on without
+topics in @BotFather stops it with EXIT_CONFIG and one line saying what to do.
 """
 from __future__ import annotations
 
@@ -24,8 +28,8 @@ from datetime import datetime
 from logging.handlers import RotatingFileHandler
 
 from . import handlers, ops, texts
-from .config import Config
-from .core import DeliveryFailure, Event
+from .config import Config, topics_mode
+from .core import DeliveryFailure, Event, TopicRecreated
 from .faq import FaqFile
 from .handlers import Context, SeatRegistry
 from .sender import Sender
@@ -110,6 +114,7 @@ class Bot:
         self.faq = FaqFile(config.faq_path, **_faq_options(config))
         self.seats = SeatRegistry(config.pins)
         self.next_prune = 0.0
+        self.topics = False  # decided at start (OPERATOR_TOPICS and getMe)
 
     def halt(self, code: int) -> None:
         """Stop the bot with an exit code."""
@@ -292,7 +297,35 @@ class Bot:
                     break  # later rows wait, so one customer's messages stay in order
 
     def _context(self, tx) -> Context:
-        return Context(tx, self.config, self.seats, self.faq.matcher, time.time())
+        return Context(tx, self.config, self.seats, self.faq.matcher, time.time(), topics=self.topics)
+
+    def _decide_topics(self, storage: Storage) -> bool:
+        """Topics mode or the classic one, from OPERATOR_TOPICS and getMe; False after halting when it may not start."""
+        setting = self.config.operator_topics
+        if setting == "off":
+            self.topics = False
+            return True
+        try:
+            has_topics = bool(self.client.get_me().get("has_topics_enabled"))
+        except Exception as exc:  # noqa: BLE001 - sorted below
+            failure = classify(exc)
+            if failure.kind == "unauthorized":
+                log.error("Telegram не принимает токен бота (TELEGRAM_BOT_TOKEN). Впишите верный токен из"
+                          " @BotFather в .env; бот остановлен, run.bat попробует снова через несколько минут.")
+                self.halt(EXIT_TOKEN_REJECTED)
+                return False
+            with storage.transaction() as tx:  # no answer now: carry on as the last run did
+                has_topics = tx.state("topics") == "on"
+            log.warning("Не удалось спросить Telegram, включены ли темы (%s); бот работает %s, как в прошлый раз.",
+                        failure.description, "с темами" if has_topics else "без тем")
+        mode = topics_mode(setting, has_topics)
+        if mode is None:
+            log.error(texts.TOPICS_REQUIRED)
+            self.halt(EXIT_CONFIG)
+            return False
+        self.topics = mode
+        log.info("topics mode: %s", "on" if mode else "off")
+        return True
 
     def _tick(self, storage: Storage) -> bool:
         """Timed duties and the FAQ file check, in their own transaction; True if anything is to be sent."""
@@ -327,6 +360,9 @@ class Bot:
         """Run until a signal or a fatal condition; return the exit code."""
         storage = Storage(self.config.database_path)
         self.sender.on_database_error = self._database_broken
+        if not self._decide_topics(storage):
+            storage.close()
+            return self.exit_code
         with storage.transaction() as tx:
             ctx = self._context(tx)
             handlers.startup(ctx)
@@ -359,6 +395,8 @@ def decode(row: InboxRow) -> Event | None:
     payload = json.loads(row.payload)
     if row.kind == "delivery_failure":
         return DeliveryFailure(**payload)
+    if row.kind == "topic_recreated":
+        return TopicRecreated(chat_id=payload["chat_id"], dialog_id=payload["dialog_id"])
     return parse_update(payload)
 
 

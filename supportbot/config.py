@@ -67,10 +67,20 @@ class Config:
     unanswered_alert_seconds: float = 600.0
     operator_idle_seconds: float = 0.0
     backup_keep: int = 14
+    operator_topics: str = "auto"  # auto | on | off: a topic per dialog in operators' chats (Telegram's topics)
     warnings: tuple[str, ...] = ()  # Russian lines for the owner: odd but not fatal things in .env
 
     def __repr__(self) -> str:  # never print the token or the PINs
         return f"Config(database_path={self.database_path!s}, seats={len(self.pins)})"
+
+
+def topics_mode(setting: str, has_topics_enabled: bool) -> bool | None:
+    """Whether topics mode is on for OPERATOR_TOPICS and what getMe says; None: `on` asked, Telegram has none."""
+    if setting == "off":
+        return False
+    if setting == "on" and not has_topics_enabled:
+        return None
+    return has_topics_enabled
 
 
 def load_config(env: Mapping[str, str] | None = None, env_file: Path | None = None) -> Config:
@@ -111,6 +121,7 @@ def load_config(env: Mapping[str, str] | None = None, env_file: Path | None = No
         unanswered_alert_seconds=get.number("UNANSWERED_ALERT_MINUTES", 10, low=0.05, high=24 * 60) * 60,
         operator_idle_seconds=get.number("OPERATOR_IDLE_MINUTES", 0, low=0, high=24 * 60) * 60,
         backup_keep=get.integer("BACKUP_KEEP", 14, low=1, high=365),
+        operator_topics=get.choice("OPERATOR_TOPICS", "AUTO", ("AUTO", "ON", "OFF")).lower(),
     )
     warnings = _env_file_warnings(file_lines, known=get.asked)
     return dataclasses.replace(config, warnings=warnings) if warnings else config

@@ -24,7 +24,7 @@ from pathlib import Path, PurePath
 from typing import Callable, Iterable, TextIO
 
 from . import storage, texts
-from .config import PROJECT_DIR, Config, ConfigError, load_config
+from .config import PROJECT_DIR, Config, ConfigError, load_config, topics_mode
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +139,16 @@ def _check_telegram(config: Config) -> tuple[bool, str]:
             return False, f"Telegram: нет связи с {config.api_url} ({failure.description}). Проверьте интернет."
         return False, (f"Telegram ответил ошибкой ({failure.description}). Повторите проверку через несколько"
                        " минут; бот в это время повторяет попытки сам.")
-    return True, f"Telegram: бот @{me.get('username', '?')} на связи"
+    line = f"Telegram: бот @{me.get('username', '?')} на связи"
+    mode = topics_mode(config.operator_topics, bool(me.get("has_topics_enabled")))
+    if mode is None:
+        return False, f"{line}, но {texts.TOPICS_REQUIRED[0].lower()}{texts.TOPICS_REQUIRED[1:]}"
+    if mode:
+        return True, f"{line}; режим тем: у каждого покупателя своя тема в чате оператора"
+    if config.operator_topics == "off":
+        return True, f"{line}; режим тем выключен (OPERATOR_TOPICS=off): все покупатели в одном чате оператора"
+    return True, (f"{line}; режим тем не включён: все покупатели в одном чате оператора. Чтобы у каждого покупателя"
+                  f" была своя тема, {texts.TOPICS_HOW_TO_ENABLE}")
 
 
 def _check_faq(config: Config) -> tuple[bool, str]:

@@ -16,6 +16,15 @@ customers' plain texts at the head of its queue are combined: each customer's
 into one message (header once, texts in order, at most 4,096 characters). Every
 outbox row merged into it is recorded with the message id Telegram returned, so
 a reply to the combined message reaches that customer.
+
+Topics (an operator's chat split into a topic per dialog): a row's `topic_of` is
+turned into the topic's thread id when the row is handed out, so a topic opened by
+an earlier row of the chat is used by the rows after it. A CreateTopic row's thread
+id is recorded with the row's outcome. A send refused with "message thread not
+found" (the operator deleted the topic) opens a new topic there and then, sends
+the row into it, and leaves a `topic_recreated` event in the inbox, so the
+handlers can show the dialog's recent messages again; if no topic can be opened
+(topics switched off meanwhile), the row goes without one.
 """
 from __future__ import annotations
 
@@ -28,7 +37,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .storage import OutboxRow, Storage
-from .telegram import ApiFailure, Backoff, TelegramClient, classify
+from .telegram import ApiFailure, Backoff, NewTopic, TelegramClient, classify, thread_gone
 
 log = logging.getLogger(__name__)
 
@@ -67,19 +76,28 @@ class Relay:
 
 
 @dataclass(frozen=True)
+class Topic:
+    """The topic a call goes into: its dialog and name, to open it again if it is gone."""
+    dialog_id: int
+    name: str
+
+
+@dataclass(frozen=True)
 class Job:
     """One API call: `call` is what is sent; `rows` are the outbox rows it delivers (several when combined)."""
     call: OutboxRow
     rows: tuple[OutboxRow, ...]
     dispatched_at: float = 0.0
+    topic: Topic | None = None
 
 
 @dataclass
 class Outcome:
     job: Job
-    result_message_id: int | list[int] | None = None
+    result_message_id: int | list[int] | NewTopic | None = None
     failure: ApiFailure | None = None
     finished_at: float = 0.0
+    reopened: tuple[int | None] | None = None  # (new thread id or None) when the call found its topic gone
 
     @property
     def row(self) -> OutboxRow:
@@ -115,6 +133,8 @@ class Sender:
         self.last_loaded = 0
         self.relays: dict[int, Relay] = {}
         self.alone: set[int] = set()  # rows whose combined message was refused: they go one by one
+        # Thread ids learnt from calls but not yet written: (dialog id, chat id) -> thread id or None.
+        self.topic_threads: dict[tuple[int, int], int | None] = {}
         self.jobs: queue.Queue[Job | None] = queue.Queue()
         self.threads: list[threading.Thread] = []
         # Told about database errors; True means "stop" (the file is damaged: retrying cannot help).
@@ -192,6 +212,10 @@ class Sender:
             delay = None if self.stopping else self._dispatch()
         while self.unwritten:  # kept until written, so a failed write is retried, not forgotten
             storage.record_deliveries(now=time.time(), **self.unwritten[0])
+            with self.cond:
+                for dialog_id, chat_id, thread_id in self.unwritten[0]["topics"]:
+                    if self.topic_threads.get((dialog_id, chat_id), -1) == thread_id:
+                        del self.topic_threads[(dialog_id, chat_id)]  # the database knows it now
             for outbox_id, error, _event in self.unwritten.pop(0)["failed"]:
                 log.warning("Сообщение (строка очереди %s) не доставлено и отложено: %s. Делать ничего не нужно:"
                             " бот сообщил об этом оператору.", outbox_id, error)
@@ -251,13 +275,15 @@ class Sender:
         relay = self.relays.get(head.id)
         now = self.clock()
         if relay is None or head.id in self.alone or len(rows) <= int(bucket.tokens):
-            return Job(self._resolved(head), (head,), now)
+            return self._single(head, now)
+        topic_of = head.payload.get("topic_of")
         taken, text = [head], f"{relay.header}\n{relay.body}"
         for row in list(rows)[1:]:
             other = self.relays.get(row.id)
             if other is None:
                 break  # a notice, a photo, an album: what follows waits behind it, as it would one by one
-            if other.customer_id != relay.customer_id or other.header != relay.header:
+            if (other.customer_id != relay.customer_id or other.header != relay.header
+                    or row.payload.get("topic_of") != topic_of):
                 continue
             longer = f"{text}\n{other.body}"
             if _utf16_length(longer) > MAX_TEXT:
@@ -265,19 +291,39 @@ class Sender:
             taken.append(row)
             text = longer
         if len(taken) == 1:
-            return Job(self._resolved(head), (head,), now)
-        call = OutboxRow(head.id, head.chat_id, "SendText", {"text": text}, head.message_id, head.attempts)
-        return Job(call, tuple(taken), now)
+            return self._single(head, now)
+        call = OutboxRow(head.id, head.chat_id, "SendText", {"text": text, "topic_of": topic_of}, head.message_id,
+                         head.attempts)
+        call, topic = self._resolved(call)
+        return Job(call, tuple(taken), now, topic)
 
-    def _resolved(self, row: OutboxRow) -> OutboxRow:
-        """Fill in message ids that earlier rows of this chat produced (replies and edits refer to them)."""
+    def _single(self, row: OutboxRow, now: float) -> Job:
+        call, topic = self._resolved(row)
+        return Job(call, (row,), now, topic)
+
+    def _resolved(self, row: OutboxRow) -> tuple[OutboxRow, Topic | None]:
+        """Fill in message ids that earlier rows of this chat produced (replies and edits refer to them), and the
+        thread id of the topic the row goes into (with that topic, to open it again if it is gone)."""
         payload = dict(row.payload)
         for reference, key in (("reply_to_outbox", "reply_to_message_id"), ("target_outbox", "message_id")):
             if payload.get(reference) is not None:
                 outbox_id = payload.pop(reference)
                 payload[key] = (self.sent_ids[outbox_id] if outbox_id in self.sent_ids
                                 else self.storage.sent_message_id(outbox_id))
-        return OutboxRow(row.id, row.chat_id, row.kind, payload, row.message_id, row.attempts)
+        dialog_id = payload.get("dialog_id") if row.kind == "EditTopic" else payload.get("topic_of")
+        topic = None
+        if dialog_id is not None and row.kind != "CreateTopic":
+            thread_id, name = self._topic_thread(dialog_id, row.chat_id)
+            payload["message_thread_id"] = thread_id
+            if thread_id is not None and row.kind != "EditTopic":
+                topic = Topic(dialog_id, name)
+        return OutboxRow(row.id, row.chat_id, row.kind, payload, row.message_id, row.attempts), topic
+
+    def _topic_thread(self, dialog_id: int, chat_id: int) -> tuple[int | None, str]:
+        """(thread id or None, name) of a dialog's topic in a chat, counting what is not written yet."""
+        found = self.storage.dialog_topic(dialog_id, chat_id)
+        thread_id, name = found if found is not None else (None, "")
+        return self.topic_threads.get((dialog_id, chat_id), thread_id), name
 
     def _work(self) -> None:
         while True:
@@ -285,8 +331,9 @@ class Sender:
             if job is None:
                 return
             row = job.call
+            outcome = Outcome(job)
             try:
-                outcome = Outcome(job, result_message_id=self.client.perform(row.kind, row.chat_id, row.payload))
+                outcome.result_message_id = self._perform(job, outcome)
             except Exception as exc:  # noqa: BLE001 - every failure is sorted, none may kill the worker
                 try:
                     failure = classify(exc)
@@ -295,11 +342,30 @@ class Sender:
                               " оно отложено. Сообщите разработчику, приложив журнал.", row.id, type(exc).__name__)
                     log.debug("sending outbox row %s failed", row.id, exc_info=True)
                     failure = ApiFailure("bad_request", type(exc).__name__)
-                outcome = Outcome(job, failure=failure)
+                outcome.failure = failure
             outcome.finished_at = self.clock()
             with self.cond:
                 self.outcomes.append(outcome)
                 self.cond.notify_all()
+
+    def _perform(self, job: Job, outcome: Outcome):
+        """Make the job's call; if its topic is gone, open a new one (noted in the outcome) and send it there."""
+        row = job.call
+        try:
+            return self.client.perform(row.kind, row.chat_id, row.payload)
+        except Exception as exc:  # noqa: BLE001 - anything but a missing topic goes to the caller
+            if job.topic is None or not thread_gone(exc):
+                raise
+        log.info("the topic of dialog %s in chat %s is gone; opening a new one", job.topic.dialog_id, row.chat_id)
+        try:
+            thread_id = self.client.create_topic(row.chat_id, job.topic.name)
+        except Exception as exc:  # noqa: BLE001 - sorted: only a refusal means "no topics here now"
+            if classify(exc).kind != "bad_request":
+                raise
+            log.info("could not open a new topic in chat %s (%s): sending without one", row.chat_id, exc)
+            thread_id = None
+        outcome.reopened = (thread_id,)
+        return self.client.perform(row.kind, row.chat_id, dict(row.payload, message_thread_id=thread_id))
 
     # --- outcomes --------------------------------------------------------------------
 
@@ -308,13 +374,21 @@ class Sender:
         if not outcomes:
             return None
         now = self.clock()
-        sent, retries, failed, album_ids = [], [], [], []
+        sent, retries, failed, album_ids, topics, recreated = [], [], [], [], [], []
         for outcome in outcomes:
             row, failure, rows = outcome.row, outcome.failure, outcome.job.rows
             self.in_flight.discard(row.chat_id)
             self._count_from_arrival(row.chat_id, outcome)
+            topic = self._topic_outcome(outcome)
+            if topic is not None:
+                topics.append(topic)
+                self.topic_threads[topic[:2]] = topic[2]
+                if outcome.reopened is not None and topic[2] is not None:
+                    recreated.append((row.chat_id, topic[0]))
             if failure is None:
                 first = outcome.result_message_id
+                if isinstance(first, NewTopic):
+                    first = None
                 if isinstance(first, list):  # an album: the first id stands for the row, the rest are kept too
                     album_ids += [(row.id, row.chat_id, later) for later in first[1:]]
                     first = first[0]
@@ -342,7 +416,18 @@ class Sender:
                 retries.append((row.id, failure.description))
                 self._replace_head(row)
                 self.ready_at[row.chat_id] = now + 2.0
-        return {"sent": sent, "retries": retries, "failed": failed, "album_ids": album_ids}
+        return {"sent": sent, "retries": retries, "failed": failed, "album_ids": album_ids, "topics": topics,
+                "recreated": recreated}
+
+    @staticmethod
+    def _topic_outcome(outcome: Outcome) -> tuple[int, int, int | None] | None:
+        """(dialog id, chat id, thread id) a call gave a dialog's topic: opened by a CreateTopic, or again."""
+        row = outcome.job.call
+        if isinstance(outcome.result_message_id, NewTopic):
+            return row.payload["dialog_id"], row.chat_id, outcome.result_message_id.thread_id
+        if outcome.reopened is not None:
+            return outcome.job.topic.dialog_id, row.chat_id, outcome.reopened[0]
+        return None
 
     def _count_from_arrival(self, chat_id: int, outcome: Outcome) -> None:
         """Count the chat's token as taken when the call finished, not when it was handed out.

@@ -4,6 +4,12 @@ The only module that imports telebot. It turns an update dict into a core event
 (raising on shapes it does not understand, so the processor can set them
 aside), performs outbox actions with pyTelegramBotAPI's HTTP client, and sorts
 API failures into the few kinds the sender acts on.
+
+Topics in private chats: a message written in a topic carries its thread id
+(`message_thread_id` with `is_topic_message`), topic service messages become the
+content types topic_created/closed/reopened/edited; a payload's
+`message_thread_id` sends into that topic, CreateTopic answers a NewTopic, and an
+EditTopic that finds its topic already so, or gone, counts as done.
 """
 from __future__ import annotations
 
@@ -28,6 +34,11 @@ UPDATE_KINDS = ("message", "edited_message", "callback_query", "my_chat_member")
 # venue before location: a venue message carries both fields; animation before document likewise.
 CONTENT_KINDS = ("text", "photo", "animation", "document", "voice", "video", "video_note", "audio", "sticker",
                  "venue", "location", "contact", "poll", "dice")
+# Service messages about topics (a person made, closed, reopened or renamed one by hand).
+TOPIC_SERVICE_KINDS = {"forum_topic_created": "topic_created", "forum_topic_closed": "topic_closed",
+                       "forum_topic_reopened": "topic_reopened", "forum_topic_edited": "topic_edited"}
+# A topic's edit or close that finds nothing to do: the topic is already so, or gone (a new one comes when needed).
+TOPIC_ALREADY = ("topic_not_modified", "topic not modified", "topic_id_invalid", "thread not found")
 COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@\w+)?(?:\s+(.*))?$", re.DOTALL)
 
 
@@ -72,7 +83,8 @@ def parse_update(update: dict) -> IncomingMessage | MembershipChange | ButtonPre
 def parse_message(message: dict, *, edited: bool = False) -> IncomingMessage:
     """Turn a Message dict into an IncomingMessage."""
     chat = message["chat"]
-    content_type = next((k for k in CONTENT_KINDS if k in message), "other")
+    content_type = next((k for k in CONTENT_KINDS if k in message), None) or \
+        next((v for k, v in TOPIC_SERVICE_KINDS.items() if k in message), "other")
     text = message.get("text") if content_type == "text" else message.get("caption")
     command, args = None, ""
     if content_type == "text":
@@ -94,6 +106,7 @@ def parse_message(message: dict, *, edited: bool = False) -> IncomingMessage:
         reply_to_message_id=int(reply["message_id"]) if reply else None,
         media_group_id=message.get("media_group_id"),
         edited=edited,
+        thread_id=int(message["message_thread_id"]) if message.get("is_topic_message") else None,
     )
 
 
@@ -120,6 +133,18 @@ class ApiFailure:
     kind: str
     description: str
     retry_after: float = 0.0
+
+
+def thread_gone(exc: Exception) -> bool:
+    """Tell whether a send failed because its topic does not exist (the operator deleted it)."""
+    return (isinstance(exc, apihelper.ApiTelegramException) and exc.error_code == 400
+            and "message thread not found" in exc.description.lower())
+
+
+@dataclass(frozen=True)
+class NewTopic:
+    """What a CreateTopic row produced: no message, a topic with this thread id."""
+    thread_id: int
 
 
 def classify(exc: Exception) -> ApiFailure:
@@ -179,7 +204,7 @@ class TelegramClient:
         apihelper.CUSTOM_REQUEST_SENDER = _SessionPerThread(api_url).request
 
     def get_me(self) -> dict:
-        """Return the bot's own User."""
+        """Return the bot's own User (with has_topics_enabled and allows_users_to_create_topics, from Bot API 9.3)."""
         return apihelper.get_me(self.token)
 
     def get_updates(self, offset: int | None, timeout: int) -> list[dict]:
@@ -188,16 +213,23 @@ class TelegramClient:
             self.token, offset=offset, limit=100, allowed_updates=list(UPDATE_KINDS), long_polling_timeout=timeout
         )
 
-    def perform(self, kind: str, chat_id: int, payload: dict) -> int | list[int] | None:
-        """Carry out one outbox action; return the id of the message it created (all ids, for an album)."""
+    def perform(self, kind: str, chat_id: int, payload: dict) -> int | list[int] | NewTopic | None:
+        """Carry out one outbox action; return the id of the message it created (all ids, for an album; the new
+        topic, for CreateTopic). A `message_thread_id` in the payload sends into that topic."""
+        thread = payload.get("message_thread_id")
         if kind == "SendText":
-            return self.send_text(chat_id, payload["text"], payload.get("buttons"), payload.get("reply_to_message_id"))
+            return self.send_text(chat_id, payload["text"], payload.get("buttons"), payload.get("reply_to_message_id"),
+                                  thread)
         if kind == "CopyMessage":
             return self.copy_message(chat_id, payload)
         if kind == "CopyAlbum":
             result = apihelper.copy_messages(self.token, chat_id, payload["from_chat_id"], payload["message_ids"],
-                                             protect_content=self.protect)
+                                             protect_content=self.protect, message_thread_id=thread)
             return [item["message_id"] for item in result] or None
+        if kind == "CreateTopic":
+            return self._create_topic(chat_id, payload["name"])
+        if kind == "EditTopic":
+            return self._edit_topic(chat_id, thread, payload["name"], payload.get("close", False))
         if kind == "EditMessage":
             return self._edit(chat_id, payload)
         if kind == "RemoveButtons":
@@ -217,7 +249,7 @@ class TelegramClient:
         raise ValueError(f"unknown outbox action {kind}")
 
     def send_text(self, chat_id: int, text: str, buttons: list | None = None,
-                  reply_to_message_id: int | None = None) -> int:
+                  reply_to_message_id: int | None = None, thread_id: int | None = None) -> int:
         """Send plain text (never a parse_mode: customer text goes as it is)."""
         markup = None
         if buttons:
@@ -227,7 +259,8 @@ class TelegramClient:
         reply = (types.ReplyParameters(reply_to_message_id, allow_sending_without_reply=True)
                  if reply_to_message_id else None)
         result = apihelper.send_message(self.token, chat_id, text, reply_markup=markup,
-                                        protect_content=self.protect, reply_parameters=reply)
+                                        protect_content=self.protect, reply_parameters=reply,
+                                        message_thread_id=thread_id)
         return result["message_id"]
 
     def copy_message(self, chat_id: int, payload: dict) -> int:
@@ -235,6 +268,7 @@ class TelegramClient:
             result = apihelper.copy_message(
                 self.token, chat_id, payload["from_chat_id"], payload["message_id"],
                 caption=payload.get("caption"), protect_content=self.protect,
+                message_thread_id=payload.get("message_thread_id"),
             )
         except apihelper.ApiTelegramException as exc:
             if exc.error_code != 400 or not _uncopyable(exc.description):
@@ -242,8 +276,38 @@ class TelegramClient:
             # Say what it was rather than lose it.
             stand_in = texts.CANNOT_COPY.format(kind=texts.content_name(payload.get("content_type", "")))
             caption = payload.get("caption")
-            return self.send_text(chat_id, f"{caption}\n{stand_in}" if caption else stand_in)
+            return self.send_text(chat_id, f"{caption}\n{stand_in}" if caption else stand_in,
+                                  thread_id=payload.get("message_thread_id"))
         return result["message_id"]
+
+    def create_topic(self, chat_id: int, name: str) -> int:
+        """Open a topic in a private chat (topics mode); return its thread id."""
+        return int(apihelper.create_forum_topic(self.token, chat_id, name)["message_thread_id"])
+
+    def _create_topic(self, chat_id: int, name: str) -> NewTopic | None:
+        try:
+            return NewTopic(self.create_topic(chat_id, name))
+        except apihelper.ApiTelegramException as exc:
+            if exc.error_code != 400:
+                raise
+            # Topics were switched off meanwhile (or the name was refused): the dialog goes on without one.
+            log.info("could not open a topic in chat %s: %s", chat_id, exc.description)
+            return None
+
+    def _edit_topic(self, chat_id: int, thread_id: int | None, name: str, close: bool) -> None:
+        if thread_id is None:
+            return None  # the dialog has no topic in this chat: nothing to rename or close
+        calls = [lambda: apihelper.edit_forum_topic(self.token, chat_id, thread_id, name=name)]
+        if close:
+            calls.append(lambda: apihelper.close_forum_topic(self.token, chat_id, thread_id))
+        for call in calls:
+            try:
+                call()
+            except apihelper.ApiTelegramException as exc:
+                if exc.error_code != 400 or not any(s in exc.description.lower() for s in TOPIC_ALREADY):
+                    raise
+                log.info("topic %s in chat %s: %s", thread_id, chat_id, exc.description)
+        return None
 
     def _delete(self, chat_id: int, message_id: int) -> None:
         try:

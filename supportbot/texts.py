@@ -216,6 +216,10 @@ def minutes_text(seconds: float) -> str:
 
 
 # Topics mode.
+TOPICS_HOW_TO_ENABLE = ("в @BotFather откройте бота (/mybots или мини-приложение BotFather) → Bot Settings и включите"
+                        " темы в личных чатах (Threaded Mode / Topics), затем перезапустите бота")
+TOPICS_REQUIRED = ("В .env указано OPERATOR_TOPICS=on, но у бота не включены темы в личных чатах: "
+                   + TOPICS_HOW_TO_ENABLE + ". Или поставьте OPERATOR_TOPICS=auto, чтобы работать без тем.")
 TOPIC_RECREATED = "Тема диалога с {who} была удалена — открыта новая. Последние сообщения:"
 TOPIC_BY_HAND = ("Темы здесь открывает бот: по одной на каждого покупателя. Пишите покупателю в его теме;"
                  " сообщения в других темах и в «General» никому не отправляются.")

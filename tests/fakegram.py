@@ -20,6 +20,36 @@ Things that behave like the real service and are easy to trip over:
   as a JSON \\u escape, the only way it can travel: valid JSON that is not valid UTF-8 once decoded;
 - real Bot API methods the fake does not simulate answer 501 with a description saying so,
   so a gap in the fake is never mistaken for a Telegram error.
+
+Topics in private chats (Bot API 9.3, December 2025, and 9.4, February 2026), as documented:
+- ``getMe`` carries ``has_topics_enabled`` ("True, if forum topic mode is enabled for the bot in
+  private chats", switched on by the owner in @BotFather) and ``allows_users_to_create_topics``
+  ("True, if the bot allows users to create and delete topics in private chats"), both "returned only
+  in getMe"; here ``FakeTelegram(topics=..., users_may_create_topics=...)`` or the attributes of the same
+  names, which a test may change while the bot runs;
+- ``createForumTopic(chat_id, name, icon_color?, icon_custom_emoji_id?)`` works in a private chat with a
+  user only while topics are enabled (else ``400 Bad Request: the chat is not a forum``); the name is
+  1-128 characters (else ``400 Bad Request: TOPIC_NAME_INVALID``); icon_color is one of 7322096, 16766590,
+  13338331, 9367192, 16749490, 16478047 (else ``400 Bad Request: TOPIC_ICON_COLOR_INVALID`` here). It
+  answers a ForumTopic ``{"message_thread_id", "name", "icon_color"}`` and puts the service message
+  ``forum_topic_created {"name", "icon_color"}`` into the chat; as in forum supergroups, the topic's thread
+  id is that service message's id;
+- ``editForumTopic(chat_id, message_thread_id, name?, icon_custom_emoji_id?)``, ``closeForumTopic``,
+  ``reopenForumTopic`` leave ``forum_topic_edited`` / ``forum_topic_closed`` / ``forum_topic_reopened``
+  service messages in the topic; a change to what already is answers ``400 Bad Request:
+  TOPIC_NOT_MODIFIED``; an unknown or deleted thread ``400 Bad Request: TOPIC_ID_INVALID`` (the MTProto
+  error the Bot API passes on); ``deleteForumTopic`` removes the topic with all its messages;
+- a message in a topic has ``message_thread_id`` and ``is_topic_message: true``, and one that is not an
+  explicit reply carries ``reply_to_message`` = the topic's creation message (how forum topics mark the
+  thread; the bot must not take it for a reply);
+- every send method takes ``message_thread_id``; one that names no existing topic of the chat (never
+  created, or deleted) answers ``400 Bad Request: message thread not found`` (the description bots
+  report for a wrong thread id, tdlib/telegram-bot-api#472);
+- the bot gets no update for its own service messages, nor for a user deleting a topic
+  (``user_deletes_topic``); a user creating one (``user_creates_topic``, only when
+  ``users_may_create_topics``) reaches the bot as a ``forum_topic_created`` message from the user;
+  people write inside a topic with ``send_text(user, text, thread_id=T)``. Messages outside any topic
+  (the General topic) carry no thread id. Sending into a closed topic is allowed (the bot owns the chat).
 """
 from __future__ import annotations
 
@@ -675,8 +705,10 @@ class FakeTelegram:
     """An in-memory Telegram Bot API server that a real bot process can poll and send to."""
 
     def __init__(self, token: str = "1234:test", bot_username: str = "shop_support_bot",
-                 first_update_id: int | None = None):
+                 first_update_id: int | None = None, *, topics: bool = False, users_may_create_topics: bool = False):
         self.token = token
+        self.topics = topics  # getMe has_topics_enabled: the owner switched topics on in @BotFather
+        self.users_may_create_topics = users_may_create_topics
         self.base_url = ""
         bot_id = int(token.split(":", 1)[0])
         first_name = re.sub(r"_?bot$", "", bot_username, flags=re.I).replace("_", " ").title() or "Bot"
@@ -724,6 +756,8 @@ class FakeTelegram:
         self._left_chats: list[int] = []
         self._files: dict[str, dict] = {}
         self._files_by_path: dict[str, dict] = {}
+        self._topics: dict[int, dict[int, dict]] = {}  # chat -> thread id -> {"name", "icon_color", "closed"}
+        self._send_thread: int | None = None  # the checked message_thread_id of the send being answered
 
     # ---- lifecycle ----------------------------------------------------------------------------
 
@@ -790,18 +824,18 @@ class FakeTelegram:
             self._changed()
         return dict(data)
 
-    def send_text(self, user: dict, text: str, *, reply_to: int | None = None) -> dict:
-        """Have `user` write `text` to the bot in private; return the Message."""
+    def send_text(self, user: dict, text: str, *, reply_to: int | None = None, thread_id: int | None = None) -> dict:
+        """Have `user` write `text` to the bot in private (inside topic `thread_id`, if given); return the Message."""
         content = {"text": text}
         if text.startswith("/"):
             command = re.match(r"\S+", text).group(0)
             content["entities"] = [{"offset": 0, "length": _u16(command), "type": "bot_command"}]
         with self._cond:
-            stored = self._user_writes(user, content, reply_to=reply_to)
+            stored = self._user_writes(user, content, reply_to=reply_to, thread_id=thread_id)
             return self._api_view(stored)
 
     def send_media(self, user: dict, kind: str, *, caption: str | None = None,
-                   media_group_id: str | None = None) -> dict:
+                   media_group_id: str | None = None, thread_id: int | None = None) -> dict:
         """Have `user` send a photo, document, voice, ... to the bot; return the Message."""
         if kind not in _FILE_KINDS + _OTHER_KINDS:
             raise ValueError(f"unknown media kind {kind!r}")
@@ -813,7 +847,7 @@ class FakeTelegram:
                 content["caption"] = caption
             if media_group_id is not None:
                 content["media_group_id"] = str(media_group_id)
-            return self._api_view(self._user_writes(user, content))
+            return self._api_view(self._user_writes(user, content, thread_id=thread_id))
 
     def edit_text(self, user: dict, message_id: int, new_text: str) -> dict:
         """Have `user` edit one of their text messages; the bot gets an edited_message."""
@@ -847,6 +881,36 @@ class FakeTelegram:
             self._callback_queries[query_id] = {"answered": False}
             self._push("callback_query", query)
             return copy.deepcopy(query)
+
+    def user_creates_topic(self, user: dict, name: str) -> dict:
+        """Have `user` create a topic in their chat with the bot (allowed only if users may); return the service
+        message, which reaches the bot as a message."""
+        with self._cond:
+            if not (self.topics and self.users_may_create_topics):
+                raise ValueError("users may not create topics in this bot's chats")
+            stored = self._open_topic(user["id"], dict(user), name, 7322096, by_bot=False)
+            view = self._api_view(stored)
+            self._push("message", view)
+            return copy.deepcopy(view)
+
+    def user_deletes_topic(self, chat_id: int, thread_id: int) -> None:
+        """Have the user delete a topic of their chat with the bot; Telegram tells the bot nothing."""
+        with self._cond:
+            if not self.users_may_create_topics:
+                raise ValueError("users may not delete topics in this bot's chats")
+            if thread_id not in self._topics.get(chat_id, {}):
+                raise ValueError(f"chat {chat_id} has no topic {thread_id}")
+            self._remove_topic(chat_id, thread_id)
+            self._changed()
+
+    def topics_in(self, chat_id: int) -> dict[int, dict]:
+        """The chat's topics: thread id -> {"name", "icon_color", "closed"}."""
+        with self._cond:
+            return copy.deepcopy(self._topics.get(chat_id, {}))
+
+    def messages_in_topic(self, chat_id: int, thread_id: int | None) -> list[dict]:
+        """The messages of one topic of a chat (None: those outside any topic), oldest first."""
+        return [m for m in self.messages_in(chat_id) if m.get("message_thread_id") == thread_id]
 
     def block_bot(self, user: dict) -> dict:
         """Have `user` block the bot: a my_chat_member "kicked" update, then 403 on sends."""
@@ -1279,15 +1343,19 @@ class FakeTelegram:
         if method in _REFUSED_WHEN_BLOCKED:
             self._sendable_chat(self._chat_id(params))
         if method in _SENDS:
+            self._send_thread = self._thread_param(params)
             self._take_rate_token(self._chat_id(params))
-        if handler is None:
-            result = True
-        elif method == "getUpdates":
-            result = handler(params, sock)
-        elif handler == self._m_send_media:
-            result = handler(params, method)
-        else:
-            result = handler(params)
+        try:
+            if handler is None:
+                result = True
+            elif method == "getUpdates":
+                result = handler(params, sock)
+            elif handler == self._m_send_media:
+                result = handler(params, method)
+            else:
+                result = handler(params)
+        finally:
+            self._send_thread = None
         if fault is not None:
             raise self._fault_error(fault)
         self._changed()
@@ -1364,7 +1432,8 @@ class FakeTelegram:
                 chat[key] = user[key]
         return chat
 
-    def _user_writes(self, user: dict, content: dict, reply_to: int | None = None) -> _Stored:
+    def _user_writes(self, user: dict, content: dict, reply_to: int | None = None,
+                     thread_id: int | None = None) -> _Stored:
         uid = user["id"]
         self._users.setdefault(uid, dict(user))
         if uid in self._blocked_by_user:  # writing again unblocks, like "Restart" in the app
@@ -1378,12 +1447,18 @@ class FakeTelegram:
             replied = self._messages.get(uid, {}).get(reply_to)
             if replied is None:
                 raise ValueError(f"message {reply_to} is not in chat {uid}")
-        stored = self._new_message(uid, dict(user), content, by_bot=False, reply_to=replied)
+        if thread_id is not None and thread_id not in self._topics.get(uid, {}):
+            raise ValueError(f"chat {uid} has no topic {thread_id}")
+        stored = self._new_message(uid, dict(user), content, by_bot=False, reply_to=replied, thread=thread_id)
         self._push("message", self._api_view(stored))
         return stored
 
     def _new_message(self, chat_id: int, sender: dict | None, content: dict, *, by_bot: bool,
-                     reply_to: _Stored | None = None, **meta) -> _Stored:
+                     reply_to: _Stored | None = None, thread: int | None = None, **meta) -> _Stored:
+        if thread is None and by_bot:
+            thread = self._send_thread
+        if thread is not None and reply_to is None:  # in a topic, a plain message answers its creation
+            reply_to = self._messages.get(chat_id, {}).get(thread)
         message_id = self._next_message_id.get(chat_id, 1)
         self._next_message_id[chat_id] = message_id + 1
         msg = {"message_id": message_id}
@@ -1394,6 +1469,9 @@ class FakeTelegram:
         if reply_to is not None:
             msg["reply_to_message"] = self._api_view(reply_to, nested=False)
         msg.update(copy.deepcopy(content))
+        if thread is not None:
+            msg["message_thread_id"] = thread
+            msg["is_topic_message"] = True
         stored = _Stored(msg=msg, by_bot=by_bot, **meta)
         self._messages.setdefault(chat_id, {})[message_id] = stored
         self._changed()
@@ -1588,7 +1666,102 @@ class FakeTelegram:
     # ---- API methods (caller holds the lock) ----------------------------------------------------
 
     def _m_getMe(self, params):
-        return dict(self._me)
+        return dict(self._me, has_topics_enabled=bool(self.topics),
+                    allows_users_to_create_topics=bool(self.users_may_create_topics))
+
+    # ---- topics in private chats -----------------------------------------------------------------
+
+    def _thread_param(self, params) -> int | None:
+        """The send's message_thread_id, checked: it must name an existing topic of the chat."""
+        raw = params.get("message_thread_id")
+        if raw in (None, ""):
+            return None
+        thread_id = _as_int(raw, "message_thread_id")
+        if thread_id not in self._topics.get(self._chat_id(params), {}):
+            raise ApiError(400, "Bad Request: message thread not found")
+        return thread_id
+
+    def _topic_chat(self, params) -> int:
+        chat_id = self._chat_id(params)
+        chat = self._sendable_chat(chat_id)
+        if chat["type"] != "private" or not self.topics:
+            raise ApiError(400, "Bad Request: the chat is not a forum")
+        return chat_id
+
+    def _topic(self, params) -> tuple[int, int, dict]:
+        chat_id = self._topic_chat(params)
+        raw = params.get("message_thread_id")
+        thread_id = _as_int(raw, "message_thread_id") if raw not in (None, "") else None
+        topic = self._topics.get(chat_id, {}).get(thread_id)
+        if topic is None:
+            raise ApiError(400, "Bad Request: TOPIC_ID_INVALID")
+        return chat_id, thread_id, topic
+
+    @staticmethod
+    def _topic_name(raw) -> str:
+        name = "" if raw is None else str(raw)
+        if not 1 <= len(name) <= 128:
+            raise ApiError(400, "Bad Request: TOPIC_NAME_INVALID")
+        return name
+
+    def _open_topic(self, chat_id: int, creator: dict, name: str, icon_color: int, *, by_bot: bool) -> _Stored:
+        stored = self._new_message(chat_id, creator, {"forum_topic_created": {"name": name, "icon_color": icon_color}},
+                                   by_bot=by_bot)
+        thread_id = stored.msg["message_id"]
+        stored.msg["message_thread_id"] = thread_id
+        stored.msg["is_topic_message"] = True
+        self._topics.setdefault(chat_id, {})[thread_id] = {"name": name, "icon_color": icon_color, "closed": False}
+        return stored
+
+    def _remove_topic(self, chat_id: int, thread_id: int) -> None:
+        del self._topics[chat_id][thread_id]
+        messages = self._messages.get(chat_id, {})
+        for mid in [m for m, s in messages.items() if s.msg.get("message_thread_id") == thread_id]:
+            del messages[mid]
+
+    def _topic_service(self, chat_id: int, thread_id: int, content: dict) -> None:
+        self._new_message(chat_id, dict(self.bot_user), content, by_bot=True, thread=thread_id)
+
+    def _m_createForumTopic(self, params):
+        chat_id = self._topic_chat(params)
+        name = self._topic_name(params.get("name"))
+        icon_color = _as_int(params.get("icon_color") or 7322096, "icon_color")
+        if icon_color not in (7322096, 16766590, 13338331, 9367192, 16749490, 16478047):
+            raise ApiError(400, "Bad Request: TOPIC_ICON_COLOR_INVALID")
+        stored = self._open_topic(chat_id, dict(self.bot_user), name, icon_color, by_bot=True)
+        return {"message_thread_id": stored.msg["message_id"], "name": name, "icon_color": icon_color}
+
+    def _m_editForumTopic(self, params):
+        chat_id, thread_id, topic = self._topic(params)
+        changes = {}
+        if params.get("name") not in (None, ""):
+            changes["name"] = self._topic_name(params["name"])
+        if params.get("icon_custom_emoji_id") is not None:
+            changes["icon_custom_emoji_id"] = str(params["icon_custom_emoji_id"])
+        if all(topic.get(k) == v for k, v in changes.items()):
+            raise ApiError(400, "Bad Request: TOPIC_NOT_MODIFIED")
+        topic.update(changes)
+        self._topic_service(chat_id, thread_id, {"forum_topic_edited": changes})
+        return True
+
+    def _close_or_reopen(self, params, closed: bool):
+        chat_id, thread_id, topic = self._topic(params)
+        if topic["closed"] == closed:
+            raise ApiError(400, "Bad Request: TOPIC_NOT_MODIFIED")
+        topic["closed"] = closed
+        self._topic_service(chat_id, thread_id, {"forum_topic_closed" if closed else "forum_topic_reopened": {}})
+        return True
+
+    def _m_closeForumTopic(self, params):
+        return self._close_or_reopen(params, True)
+
+    def _m_reopenForumTopic(self, params):
+        return self._close_or_reopen(params, False)
+
+    def _m_deleteForumTopic(self, params):
+        chat_id, thread_id, _topic = self._topic(params)
+        self._remove_topic(chat_id, thread_id)
+        return True
 
     def _m_getUpdates(self, params, sock):
         if self._webhook_url:

@@ -25,7 +25,7 @@ from supportbot.faq import FaqMatcher, load_faq
 from supportbot.handlers import Context, SeatRegistry
 from supportbot.sender import Sender
 from supportbot.storage import Storage
-from supportbot.telegram import dumps, update_kind
+from supportbot.telegram import NewTopic, dumps, update_kind
 
 START = 1_764_576_000.0  # 2025-12-01 08:00 UTC; the shop is open all day unless working_hours says otherwise
 PINS = ("1111", "2222", "3333")
@@ -80,6 +80,7 @@ class Msg:
     media_group_id: str | None = None
     deleted: bool = False
     edits: list[str] = field(default_factory=list)  # earlier texts, oldest first
+    thread: int | None = None  # the topic it is in (topics mode), None outside any
 
     @property
     def lines(self) -> list[str]:
@@ -110,10 +111,15 @@ class FakeTelegram:
         self.callback_answers: dict[str, str] = {}
         self.commands: dict[tuple[str, int], tuple] = {}
         self.left: list[int] = []
+        self.topics: dict[int, dict[int, dict]] = {}  # chat -> thread id -> {"name", "closed"}
+
+    thread: int | None = None
 
     def new_message(self, chat_id: int, *, from_bot: bool, **fields) -> Msg:
         message_id = self.next_id.get(chat_id, 0) + 1
         self.next_id[chat_id] = message_id
+        if from_bot and self.thread is not None:
+            fields.setdefault("thread", self.thread)
         msg = Msg(chat_id, message_id, from_bot, **fields)
         self.chats.setdefault(chat_id, {})[message_id] = msg
         if from_bot:
@@ -137,6 +143,27 @@ class FakeTelegram:
             return None
         if chat_id in self.rejecting:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
+        if kind == "CreateTopic":  # its service message's id is the thread id, as in Telegram
+            thread = self.new_message(chat_id, from_bot=True, kind="forum_topic_created", text=payload["name"])
+            thread.thread = thread.message_id
+            self.topics.setdefault(chat_id, {})[thread.message_id] = {"name": payload["name"], "closed": False}
+            return NewTopic(thread.message_id)
+        if kind == "EditTopic":
+            topic = self.topics.get(chat_id, {}).get(payload.get("message_thread_id"))
+            if topic is not None:  # the client takes "not modified" and "not found" as done
+                topic["name"] = payload["name"]
+                topic["closed"] = topic["closed"] or bool(payload.get("close"))
+            return None
+        thread = payload.get("message_thread_id")
+        if thread is not None and thread not in self.topics.get(chat_id, {}):
+            raise ApiError(400, "Bad Request: message thread not found")
+        self.thread = thread  # what the send puts into a chat goes into this topic
+        try:
+            return self._perform_send(kind, chat_id, payload)
+        finally:
+            self.thread = None
+
+    def _perform_send(self, kind: str, chat_id: int, payload: dict):
         if kind == "SendText":
             return self._send_text(chat_id, payload["text"], payload.get("buttons"), payload.get("reply_to_message_id"))
         if kind == "CopyMessage":
@@ -226,9 +253,9 @@ class Person:
 
     # --- writing ---------------------------------------------------------------
 
-    def says(self, text: str, *, reply_to: Msg | int | None = None) -> Msg:
-        """Send a text message (a command if it starts with /)."""
-        return self.sends("text", text=text, reply_to=reply_to)
+    def says(self, text: str, *, reply_to: Msg | int | None = None, topic: int | None = None) -> Msg:
+        """Send a text message (a command if it starts with /), inside topic `topic` if given."""
+        return self.sends("text", text=text, reply_to=reply_to, topic=topic)
 
     def replies_to(self, message: Msg | int, text: str) -> Msg:
         """Answer with Telegram's «Reply» on a message of this chat."""
@@ -241,10 +268,13 @@ class Person:
         return self.sends("sticker")
 
     def sends(self, kind: str, *, text: str | None = None, reply_to: Msg | int | None = None,
-              media_group_id: str | None = None) -> Msg:
+              media_group_id: str | None = None, topic: int | None = None) -> Msg:
         """Send any content kind (text, photo, sticker, location, contact, video_note …)."""
+        if topic is not None and reply_to is None:
+            reply_to = topic  # in a topic Telegram marks a message as a reply to the topic's creation
         msg = self.shop.telegram.new_message(self.id, from_bot=False, kind=kind, text=text,
-                                             reply_to=_message_id(reply_to), media_group_id=media_group_id)
+                                             reply_to=_message_id(reply_to), media_group_id=media_group_id,
+                                             thread=topic)
         self.shop.push({"message": self._message_json(msg)})
         return msg
 
@@ -345,6 +375,8 @@ class Person:
                                         "text": (replied.text if replied else "") or ""}
         if msg.media_group_id:
             data["media_group_id"] = msg.media_group_id
+        if msg.thread is not None:
+            data.update(message_thread_id=msg.thread, is_topic_message=True)
         return data
 
 
@@ -354,6 +386,23 @@ class Operator(Person):
 
     def logs_out(self) -> Msg:
         return self.says("/logout")
+
+    def topic(self, customer: Person) -> int | None:
+        """The thread id of the topic of `customer`'s latest dialog in my chat (topics mode)."""
+        with self.shop.storage.transaction() as tx:
+            row = tx.conn.execute(
+                "SELECT t.thread_id FROM dialog_topics t JOIN dialogs d ON d.id = t.dialog_id"
+                " JOIN customers c ON c.id = d.customer_id WHERE c.tg_user_id = ? AND t.chat_id = ?"
+                " ORDER BY d.id DESC LIMIT 1", (customer.id, self.id)).fetchone()
+        return row[0] if row else None
+
+    def topics(self) -> dict[int, dict]:
+        """My chat's topics: thread id -> {"name", "closed"}."""
+        return self.shop.telegram.topics.get(self.id, {})
+
+    def in_topic(self, thread: int | None) -> list[Msg]:
+        """What the bot delivered into one topic of my chat (None: outside any topic)."""
+        return [m for m in self.chat() if m.thread == thread and m.kind != "forum_topic_created"]
 
 
 def commit_fails_inside(tx) -> None:
@@ -370,7 +419,10 @@ def _message_id(message: Msg | int | None) -> int | None:
 class Shop:
     """The bot in-process: real handlers and Storage on a file, a fake Telegram, a clock the test sets."""
 
-    def __init__(self, tmp_path: Path, *, pins: tuple[str, ...] = PINS, start: float = START, **overrides):
+    def __init__(self, tmp_path: Path, *, pins: tuple[str, ...] = PINS, start: float = START, topics: bool = False,
+                 **overrides):
+        self.topics = topics  # topics mode, as decided at start
+        self.topic_threads: dict = {}  # the sender's memory of thread ids not yet written (always written here)
         overrides.setdefault("faq_path", Path(__file__).resolve().parent.parent / "data" / "faq.csv")
         self.config = Config(token="1234:test", pins=pins, database_path=Path(tmp_path) / "support.db", **overrides)
         self.now = start
@@ -435,7 +487,9 @@ class Shop:
         self.settle()
 
     def _context(self, tx) -> Context:
-        return Context(tx, self.config, self.seats, self.faq, self.now)
+        return Context(tx, self.config, self.seats, self.faq, self.now, topics=self.topics)
+
+    _topic_thread = Sender._topic_thread  # _resolved below asks it for a row's thread id
 
     # --- updates in, outbox out -------------------------------------------------------------------
 
@@ -487,12 +541,12 @@ class Shop:
         pending = self.storage.pending_outbox(0, 100_000)
         if not pending:
             return False
-        sent, retries, failed, album_ids = [], [], [], []
+        sent, retries, failed, album_ids, topics = [], [], [], [], []
         stopped: set[int] = set()  # chats whose head row failed: later rows wait (or are dropped on 403)
         for row in pending:
             if row.chat_id in stopped:
                 continue
-            payload = Sender._resolved(self, row).payload  # uses self.sent_ids and self.storage, as the sender
+            payload = Sender._resolved(self, row)[0].payload  # uses self.sent_ids and self.storage, as the sender
             try:
                 result = self.telegram.perform(row.kind, row.chat_id, payload)
             except ApiError as exc:
@@ -509,12 +563,18 @@ class Shop:
                     continue
                 self.outbox_failures.append((row.chat_id, exc.description))
                 continue
+            if isinstance(result, NewTopic):
+                topics.append((payload["dialog_id"], row.chat_id, result.thread_id))
+                self.topic_threads[(payload["dialog_id"], row.chat_id)] = result.thread_id  # for the rows after it
+                result = None
             if isinstance(result, list):
                 album_ids += [(row.id, row.chat_id, later) for later in result[1:]]
                 result = result[0] if result else None
             sent.append((row.id, result))
             self.sent_ids[row.id] = result
-        self.storage.record_deliveries(sent=sent, retries=retries, failed=failed, now=self.now, album_ids=album_ids)
+        self.storage.record_deliveries(sent=sent, retries=retries, failed=failed, now=self.now, album_ids=album_ids,
+                                       topics=topics)
+        self.topic_threads.clear()
         return True
 
     # --- looking inside (for assertions) -------------------------------------------------------------

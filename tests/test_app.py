@@ -5,8 +5,13 @@ import json
 import logging
 import sqlite3
 
-from supportbot.app import RedactingFormatter, database_damaged, open_database_problem, storable_text
-from supportbot.config import load_config
+import pytest
+
+from supportbot.app import RedactingFormatter, database_damaged, decode, open_database_problem, storable_text
+from supportbot.config import load_config, topics_mode
+from supportbot.core import TopicRecreated
+from supportbot.storage import InboxRow
+from supportbot.telegram import parse_update
 from supportbot.storage import Storage
 
 TOKEN = "123456:AAsecret-token"
@@ -81,3 +86,39 @@ def test_an_unstorable_update_fetched_again_is_set_aside_once_and_never_processe
         assert store.add_updates([(7, "message", "{}")], 3.0) == 0  # nor a later copy of it
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("setting, has_topics, mode", [
+    ("auto", True, True), ("auto", False, False), ("on", True, True), ("on", False, None),
+    ("off", True, False), ("off", False, False),
+])
+def test_topics_mode_from_the_setting_and_get_me(setting, has_topics, mode):
+    assert topics_mode(setting, has_topics) is mode  # None: refuse to start
+
+
+def _message(**fields):
+    return {"update_id": 1, "message": {"message_id": 12, "date": 0, "chat": {"id": 900, "type": "private"},
+                                        "from": {"id": 900, "is_bot": False, "first_name": "Ольга"}, **fields}}
+
+
+@pytest.mark.parametrize("fields, content_type, thread_id, reply_to", [
+    ({"text": "в General"}, "text", None, None),
+    ({"text": "в теме", "message_thread_id": 7, "is_topic_message": True,
+      "reply_to_message": {"message_id": 7, "date": 0, "chat": {"id": 900, "type": "private"}}}, "text", 7, 7),
+    ({"text": "ответ в ветке", "message_thread_id": 7}, "text", None, None),  # a reply thread, not a topic
+    ({"forum_topic_created": {"name": "моя", "icon_color": 7322096}, "message_thread_id": 12,
+      "is_topic_message": True}, "topic_created", 12, None),
+    ({"forum_topic_closed": {}, "message_thread_id": 7, "is_topic_message": True}, "topic_closed", 7, None),
+    ({"forum_topic_reopened": {}, "message_thread_id": 7, "is_topic_message": True}, "topic_reopened", 7, None),
+    ({"forum_topic_edited": {"name": "x"}, "message_thread_id": 7, "is_topic_message": True}, "topic_edited", 7,
+     None),
+])
+def test_a_message_in_a_topic_carries_its_thread_and_topic_service_messages_are_named(fields, content_type,
+                                                                                     thread_id, reply_to):
+    event = parse_update(_message(**fields))
+    assert (event.content_type, event.thread_id, event.reply_to_message_id) == (content_type, thread_id, reply_to)
+
+
+def test_a_topic_recreated_inbox_row_becomes_the_event():
+    row = InboxRow(1, None, "topic_recreated", json.dumps({"chat_id": 900, "dialog_id": 3}), 0)
+    assert decode(row) == TopicRecreated(chat_id=900, dialog_id=3)

@@ -40,6 +40,12 @@ def test_experience_settings():
     assert load_config(BASE).working_hours.always_open
 
 
+@pytest.mark.parametrize("value, setting", [(None, "auto"), ("on", "on"), ("OFF", "off"), ("Auto", "auto")])
+def test_operator_topics(value, setting):
+    env = BASE if value is None else {**BASE, "OPERATOR_TOPICS": value}
+    assert load_config(env).operator_topics == setting
+
+
 def test_windows_absolute_database_url_keeps_its_drive():
     config = load_config({**BASE, "DATABASE_URL": "sqlite:////C:/Магазин/support.db"})
     assert str(config.database_path).replace("\\", "/") == "C:/Магазин/support.db"
@@ -84,6 +90,7 @@ def test_relative_database_path_is_the_project_folder_not_the_working_directory(
     ("WAIT_ALERT_MINUTES", "-5"),
     ("OPERATOR_IDLE_MINUTES", "вечно"),
     ("CSAT_ENABLED", "может быть"),
+    ("OPERATOR_TOPICS", "да"),
 ])
 def test_bad_values_name_their_key(key, value):
     with pytest.raises(ConfigError) as error:

@@ -624,3 +624,97 @@ def test_a_lone_surrogate_travels_as_a_json_escape_like_telegram_sends_it(fake):
     assert b"\\ud800" in body  # valid JSON, pure ASCII: UTF-8 cannot hold the surrogate itself
     update = json.loads(body)["result"][-1]
     assert update["message"]["text"] == "broken \ud800 text"
+
+
+# --- topics in private chats (Bot API 9.3/9.4) -------------------------------------------------------
+
+def _api_error(call):
+    with pytest.raises(apihelper.ApiTelegramException) as info:
+        call()
+    return info.value.error_code, info.value.description
+
+
+def test_get_me_says_whether_topics_are_enabled_and_users_may_create_them(client, fake):
+    me = client.get_me(TOKEN)
+    assert (me["has_topics_enabled"], me["allows_users_to_create_topics"]) == (False, False)
+    fake.topics, fake.users_may_create_topics = True, True
+    me = client.get_me(TOKEN)
+    assert (me["has_topics_enabled"], me["allows_users_to_create_topics"]) == (True, True)
+    assert types.User.de_json(me).has_topics_enabled is True
+
+
+def test_create_forum_topic_needs_topics_enabled_and_a_private_chat(client, fake):
+    ann = customer(fake)
+    assert _api_error(lambda: client.create_forum_topic(TOKEN, ann["id"], "#1 Ann")) == \
+        (400, "Bad Request: the chat is not a forum")
+    fake.topics = True
+    assert _api_error(lambda: client.create_forum_topic(TOKEN, ann["id"], "x" * 129)) == \
+        (400, "Bad Request: TOPIC_NAME_INVALID")
+    topic = client.create_forum_topic(TOKEN, ann["id"], "#1 Ann")
+    assert set(topic) == {"message_thread_id", "name", "icon_color"} and topic["name"] == "#1 Ann"
+    created = fake.messages_in(ann["id"])[-1]
+    assert created["forum_topic_created"] == {"name": "#1 Ann", "icon_color": topic["icon_color"]}
+    assert created["message_thread_id"] == topic["message_thread_id"] == created["message_id"]
+    assert created["is_topic_message"] is True
+    assert all("forum_topic_created" not in json.dumps(u) for u in client.get_updates(TOKEN, timeout=0))
+
+
+def test_sends_go_into_a_topic_and_a_missing_thread_is_refused(client, fake):
+    fake.topics = True
+    ann = customer(fake)
+    thread = client.create_forum_topic(TOKEN, ann["id"], "#1 Ann")["message_thread_id"]
+    sent = client.send_message(TOKEN, ann["id"], "hello", message_thread_id=thread)
+    assert sent["message_thread_id"] == thread and sent["is_topic_message"] is True
+    assert sent["reply_to_message"]["message_id"] == thread  # not an explicit reply: the creation message
+    source = fake.send_text(ann, "to copy")
+    copied = client.copy_message(TOKEN, ann["id"], ann["id"], source["message_id"], message_thread_id=thread)
+    both = client.copy_messages(TOKEN, ann["id"], ann["id"], [source["message_id"]], message_thread_id=thread)
+    in_topic = [m["message_id"] for m in fake.messages_in_topic(ann["id"], thread)]
+    assert copied["message_id"] in in_topic and both[0]["message_id"] in in_topic
+    assert _api_error(lambda: client.send_message(TOKEN, ann["id"], "x", message_thread_id=thread + 100)) == \
+        (400, "Bad Request: message thread not found")
+    client.delete_forum_topic(TOKEN, ann["id"], thread)
+    assert fake.messages_in_topic(ann["id"], thread) == [] and fake.topics_in(ann["id"]) == {}
+    assert _api_error(lambda: client.send_message(TOKEN, ann["id"], "x", message_thread_id=thread)) == \
+        (400, "Bad Request: message thread not found")
+
+
+def test_edit_close_reopen_and_their_not_modified_errors(client, fake):
+    fake.topics = True
+    ann = customer(fake)
+    thread = client.create_forum_topic(TOKEN, ann["id"], "#1 Ann")["message_thread_id"]
+    assert _api_error(lambda: client.edit_forum_topic(TOKEN, ann["id"], thread, name="#1 Ann")) == \
+        (400, "Bad Request: TOPIC_NOT_MODIFIED")
+    assert client.edit_forum_topic(TOKEN, ann["id"], thread, name="✅ #1 Ann") is True
+    assert client.close_forum_topic(TOKEN, ann["id"], thread) is True
+    assert _api_error(lambda: client.close_forum_topic(TOKEN, ann["id"], thread)) == \
+        (400, "Bad Request: TOPIC_NOT_MODIFIED")
+    assert fake.topics_in(ann["id"])[thread] == {"name": "✅ #1 Ann", "icon_color": 7322096, "closed": True}
+    assert client.reopen_forum_topic(TOKEN, ann["id"], thread) is True
+    kinds = [next(k for k in m if k.startswith("forum_topic_")) for m in fake.messages_in_topic(ann["id"], thread)]
+    assert kinds == ["forum_topic_created", "forum_topic_edited", "forum_topic_closed", "forum_topic_reopened"]
+    assert _api_error(lambda: client.close_forum_topic(TOKEN, ann["id"], thread + 50)) == \
+        (400, "Bad Request: TOPIC_ID_INVALID")
+
+
+def test_a_user_writes_in_a_topic_creates_one_and_deletes_one(client, fake):
+    fake.topics = True
+    ann = customer(fake)
+    thread = client.create_forum_topic(TOKEN, ann["id"], "#1 Ann")["message_thread_id"]
+    offset = fake.pending_updates[-1] + 1
+    written = fake.send_text(ann, "inside", thread_id=thread)
+    assert written["message_thread_id"] == thread and written["reply_to_message"]["message_id"] == thread
+    with pytest.raises(ValueError):
+        fake.user_creates_topic(ann, "mine")  # the owner did not allow it
+    with pytest.raises(ValueError):
+        fake.user_deletes_topic(ann["id"], thread)
+    fake.users_may_create_topics = True
+    mine = fake.user_creates_topic(ann, "mine")
+    updates = client.get_updates(TOKEN, offset=offset, timeout=0)
+    assert [u["message"].get("forum_topic_created") for u in updates] == [None, {"name": "mine",
+                                                                                 "icon_color": 7322096}]
+    assert updates[1]["message"]["from"]["id"] == ann["id"]
+    assert types.Message.de_json(updates[1]["message"]).content_type == "forum_topic_created"
+    fake.user_deletes_topic(ann["id"], thread)
+    assert set(fake.topics_in(ann["id"])) == {mine["message_thread_id"]}
+    assert client.get_updates(TOKEN, offset=updates[-1]["update_id"] + 1, timeout=0) == []  # no update for it

@@ -101,6 +101,22 @@ def test_check_all_good_names_the_bot_and_never_prints_the_token(api, db, tmp_pa
     assert [c.method for c in api.calls] == ["getMe"]
 
 
+@pytest.mark.parametrize("telegram_topics, setting, good, says", [
+    (False, "auto", True, "режим тем не включён"),
+    (True, "auto", True, "режим тем: у каждого покупателя своя тема"),
+    (True, "off", True, "режим тем выключен (OPERATOR_TOPICS=off)"),
+    (False, "on", False, "OPERATOR_TOPICS=on"),
+])
+def test_check_says_which_mode_is_in_force_and_how_to_enable_topics(api, db, tmp_path, telegram_topics, setting,
+                                                                    good, says):
+    api.topics = telegram_topics
+    result = run_cli("check", db=db, cwd=tmp_path, TELEGRAM_BOT_TOKEN=api.token, TELEGRAM_API_URL=api.base_url,
+                     OPERATOR_TOPICS=setting)
+    line = next(line for line in result.stdout.splitlines() if "Telegram" in line)
+    assert line.startswith("✓" if good else "✗") and says in line, result.stdout
+    assert ("@BotFather" in line) == (not telegram_topics)  # how to enable them, where they are not on
+
+
 def test_check_warns_about_a_misspelt_key_and_a_cut_value_in_env(api, db, tmp_path):
     env_file = tmp_path / "shop.env"
     env_file.write_text("OPERATOR_CHAT_LIMT=5\nHISTORY_LIMIT=30 # тридцать\n", encoding="utf-16")  # Notepad «Юникод»

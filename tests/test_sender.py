@@ -1,16 +1,17 @@
 """The sender: its backoff, which rows it may combine, and what it does with failures (in-process, real SQLite)."""
 from __future__ import annotations
 
+import json
 import threading
 import time
 
 import pytest
 from telebot import apihelper
 
-from supportbot.core import Person, SendText
+from supportbot.core import CreateTopic, Person, SendText
 from supportbot.sender import Relay, Sender, _relay
 from supportbot.storage import OutboxRow, Storage
-from supportbot.telegram import Backoff
+from supportbot.telegram import Backoff, NewTopic
 
 OPERATOR_CHAT = 900
 
@@ -131,3 +132,126 @@ def test_a_refused_combined_message_is_sent_again_one_row_at_a_time(tmp_path):
     assert [c[2]["text"].split("\n")[1:] for c in client.calls] == [["один", "два", "три"], ["один"], ["два"],
                                                                      ["три"]]
     assert rows == [("sent", 1002), ("sent", 1003), ("sent", 1004)]  # not the rows' fault: none set aside
+
+
+# --- topics: thread ids resolved at send time, a gone topic opened again --------------------------------------
+
+class TopicClient(FakeClient):
+    """A FakeClient that also opens topics (thread ids from 70 up) and refuses sends into `gone` threads."""
+
+    def __init__(self, answers=lambda n, payload: None, refuse_topics=False):
+        super().__init__(answers)
+        self.gone: set[int] = set()
+        self.next_thread = 70
+        self.refuse_topics = refuse_topics
+
+    def perform(self, kind, chat_id, payload):
+        if kind == "CreateTopic":
+            with self.cond:
+                self.calls.append((kind, chat_id, payload))
+                self.cond.notify_all()
+            return NewTopic(self.create_topic(chat_id, payload["name"], record=False))
+        if payload.get("message_thread_id") in self.gone:
+            with self.cond:
+                self.calls.append((kind, chat_id, payload))
+                self.cond.notify_all()
+            raise api_error(400, "Bad Request: message thread not found")
+        return super().perform(kind, chat_id, payload)
+
+    def create_topic(self, chat_id, name, record=True):
+        if record:
+            with self.cond:
+                self.calls.append(("createForumTopic", chat_id, {"name": name}))
+                self.cond.notify_all()
+        if self.refuse_topics:
+            raise api_error(400, "Bad Request: the chat is not a forum")
+        self.next_thread += 1
+        return self.next_thread
+
+
+def queue_topic_dialog(db, texts_: list[str], *, thread_id=None, create=False, topic_of=True) -> int:
+    """A dialog with a topic in the operator's chat (known thread, or a CreateTopic row first) and relays into it."""
+    store = Storage(db)
+    with store.transaction() as tx:
+        customer = tx.upsert_customer(Person(501, "Анна"), 501, 0.0)
+        dialog = tx.create_dialog(customer.id, 0.0)
+        tx.name_topic(dialog.id, OPERATOR_CHAT, "#1 Анна")
+        if create:
+            tx.enqueue(CreateTopic(OPERATOR_CHAT, dialog.id, "#1 Анна"), 0.0)
+        for text in texts_:
+            message_id = tx.add_message(customer_id=customer.id, dialog_id=dialog.id, direction="in", author="Анна",
+                                        author_user_id=501, content_type="text", body=text, file_id=None,
+                                        tg_chat_id=501, tg_message_id=None, relayed=True, now=0.0)
+            tx.enqueue(SendText(OPERATOR_CHAT, f"Анна (#1):\n{text}", topic_of=dialog.id if topic_of else None),
+                       0.0, message_id, customer.id)
+    if thread_id is not None:
+        store.set_dialog_topic(dialog.id, OPERATOR_CHAT, thread_id)
+    store.close()
+    return dialog.id
+
+
+def _sent_calls(client):
+    return [(c[0], c[2].get("message_thread_id"), c[2].get("text")) for c in client.calls]
+
+
+def test_a_topic_opened_by_an_earlier_row_is_used_by_the_rows_after_it_and_recorded(tmp_path):
+    db = tmp_path / "support.db"
+    dialog_id = queue_topic_dialog(db, ["один"], create=True)
+    client = TopicClient()
+    rows = run_sender(db, client, until=lambda calls: len(calls) >= 2)
+    assert _sent_calls(client) == [("CreateTopic", None, None), ("SendText", 71, "Анна (#1):\nодин")]
+    assert rows == [("sent", None), ("sent", 1002)]  # a topic is no message
+    store = Storage(db)
+    assert store.dialog_topic(dialog_id, OPERATOR_CHAT) == (71, "#1 Анна")
+    store.close()
+
+
+def test_a_waiting_customers_texts_are_combined_in_their_topic_but_never_across_topics(tmp_path):
+    db = tmp_path / "support.db"
+    queue_topic_dialog(db, ["один", "два"], thread_id=55)
+    store = Storage(db)
+    with store.transaction() as tx:  # the same customer's text, relayed outside the topic (the classic mode)
+        message_id = tx.add_message(customer_id=1, dialog_id=None, direction="in", author="Анна", author_user_id=501,
+                                    content_type="text", body="три", file_id=None, tg_chat_id=501, tg_message_id=None,
+                                    relayed=True, now=0.0)
+        tx.enqueue(SendText(OPERATOR_CHAT, "Анна (#1):\nтри"), 0.0, message_id, 1)
+    store.close()
+    client = TopicClient()
+    run_sender(db, client, until=lambda calls: len(calls) >= 2)
+    assert _sent_calls(client) == [("SendText", 55, "Анна (#1):\nодин\nдва"), ("SendText", None, "Анна (#1):\nтри")]
+
+
+def test_a_deleted_topic_is_opened_again_the_row_goes_there_and_the_handlers_are_told(tmp_path):
+    db = tmp_path / "support.db"
+    dialog_id = queue_topic_dialog(db, ["один"], thread_id=55)
+    client = TopicClient()
+    client.gone.add(55)
+    rows = run_sender(db, client, until=lambda calls: len(calls) >= 3)
+    assert _sent_calls(client) == [("SendText", 55, "Анна (#1):\nодин"), ("createForumTopic", None, None),
+                                   ("SendText", 71, "Анна (#1):\nодин")]
+    assert client.calls[1][2] == {"name": "#1 Анна"}
+    assert rows == [("sent", 1003)]
+    store = Storage(db)
+    try:
+        assert store.dialog_topic(dialog_id, OPERATOR_CHAT) == (71, "#1 Анна")
+        events = store.conn.execute("SELECT kind, payload FROM inbox").fetchall()
+        assert [(kind, json.loads(payload)) for kind, payload in events] == [
+            ("topic_recreated", {"chat_id": OPERATOR_CHAT, "dialog_id": dialog_id})]
+    finally:
+        store.close()
+
+
+def test_when_no_topic_can_be_opened_any_more_the_row_goes_without_one(tmp_path):
+    db = tmp_path / "support.db"
+    dialog_id = queue_topic_dialog(db, ["один", "два"], thread_id=55)
+    client = TopicClient(refuse_topics=True)
+    client.gone.add(55)
+    rows = run_sender(db, client, until=lambda calls: len(calls) >= 3)
+    assert _sent_calls(client)[-1] == ("SendText", None, "Анна (#1):\nодин\nдва")
+    assert rows == [("sent", 1003)] * 2
+    store = Storage(db)
+    try:
+        assert store.dialog_topic(dialog_id, OPERATOR_CHAT) == (None, "#1 Анна")
+        assert store.conn.execute("SELECT COUNT(*) FROM inbox").fetchone()[0] == 0  # nothing to show again
+    finally:
+        store.close()

@@ -89,10 +89,17 @@ class QueueStorage:
 
     def record_deliveries(self, *, sent: list[tuple[int, int | None]], retries: list[tuple[int, str]],
                           failed: list[tuple[int, str, dict | None]], now: float,
-                          album_ids: list[tuple[int, int, int]] = ()) -> None:
+                          album_ids: list[tuple[int, int, int]] = (), topics: list[tuple[int, int, int | None]] = (),
+                          recreated: list[tuple[int, int]] = ()) -> None:
         """Record the sender's outcomes: rows sent (and the later ids of copied albums: outbox id, chat, message),
-        rows to retry, rows set aside (with an event for each)."""
+        rows to retry, rows set aside (with an event for each), the thread ids dialogs' topics got (dialog, chat,
+        thread or None) and the topics opened again because they were gone (chat, dialog: an event each)."""
         with self.transaction():
+            self.conn.executemany("UPDATE dialog_topics SET thread_id = ? WHERE dialog_id = ? AND chat_id = ?",
+                                  [(thread_id, dialog_id, chat_id) for dialog_id, chat_id, thread_id in topics])
+            self.conn.executemany(
+                "INSERT INTO inbox (kind, payload, received_at) VALUES ('topic_recreated', ?, ?)",
+                [(json.dumps({"chat_id": chat_id, "dialog_id": dialog_id}), now) for chat_id, dialog_id in recreated])
             self.conn.executemany(
                 "INSERT INTO outbox_album_ids (outbox_id, chat_id, message_id) VALUES (?, ?, ?)", album_ids
             )
