@@ -52,6 +52,7 @@ fi
 # help). 3 another copy, 4 rejected token: wait 5 minutes and try again (the owner may fix .env, the
 # other copy may stop). Anything else is a crash: restart after a pause growing 5 s -> 300 s, which
 # starts over after a healthy run of 10 minutes.
+echo "Веб-панель (если PANEL_ENABLED не false): http://127.0.0.1:8080 (адрес: PANEL_HOST и PANEL_PORT в .env)"
 pause=5
 while true; do
   started=$SECONDS

@@ -353,6 +353,7 @@ class Shop:
 
     def __init__(self, tmp_path: Path, *, pins: tuple[str, ...] = PINS, start: float = START, **overrides):
         overrides.setdefault("faq_path", Path(__file__).resolve().parent.parent / "data" / "faq.csv")
+        overrides.setdefault("report_time", None)  # a test of the daily report sets its time
         self.config = Config(token="1234:test", pins=pins, database_path=Path(tmp_path) / "support.db", **overrides)
         self.now = start
         self.telegram = FakeTelegram()
