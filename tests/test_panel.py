@@ -298,3 +298,12 @@ def test_faq_page_lists_entries_and_gaps(shop, browser):
     page = browser.get("/faq").get_data(as_text=True)
     assert shop.faq.entries[0].questions[0] in page
     assert "Сколько стоит доставка в Химки?" in page or "Пробелов не найдено" in page
+
+
+def test_chart_bars_scale_to_the_tallest_and_stay_narrow():
+    from supportbot.panel.charts import CHART_HEIGHT, LABEL_ROOM, MAX_BAR_WIDTH, bars
+
+    drawn = bars([("a", 1, ""), ("b", 4, ""), ("c", 0, "")], width=300)
+    assert [round(b.height) for b in drawn] == [round((CHART_HEIGHT - LABEL_ROOM) / 4), CHART_HEIGHT - LABEL_ROOM, 0]
+    assert all(b.width <= MAX_BAR_WIDTH for b in bars([("only", 3, "")]))
+    assert bars([]) == []

@@ -12,6 +12,7 @@ from .. import core
 CHART_WIDTH = 720
 CHART_HEIGHT = 200
 LABEL_ROOM = 30
+MAX_BAR_WIDTH = 60
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ def bars(values: list[tuple[str, float, str]], width: int = CHART_WIDTH, height:
     out = []
     for index, (label, value, title) in enumerate(values):
         h = room * value / top
-        out.append(Bar(x=round(index * slot + slot * 0.15, 1), y=round(room - h + 10, 1), width=round(slot * 0.7, 1),
+        bar_width = min(slot * 0.7, MAX_BAR_WIDTH)
+        out.append(Bar(x=round(index * slot + (slot - bar_width) / 2, 1), y=round(room - h + 10, 1), width=round(bar_width, 1),
                        height=round(h, 1), value=value, label=label, title=title))
     return out
