@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -114,3 +115,15 @@ def test_bad_report_and_panel_settings_name_their_key(key, raw):
     with pytest.raises(ConfigError) as error:
         load_config({"TELEGRAM_BOT_TOKEN": "1:x", "OPERATOR_PINS": "1111", key: raw})
     assert error.value.key == key
+
+
+def test_the_real_bot_sends_the_report_when_report_time_comes(api, make_bot):
+    owner = api.user(555, "Владелец")
+    api.send_text(owner, "/start")  # the owner pressed Start once, as README says
+    offset = 12 - datetime.now(UTC).hour  # a zone where it is about noon: never a day's edge mid-test
+    zone = "UTC" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
+    now = datetime.now(ZoneInfo(zone))
+    make_bot(TIMEZONE=zone, REPORT_TIME=f"{now:%H:%M}", REPORT_CHAT_IDS="555").start()
+    api.wait_for(lambda: any("Отчёт за сегодня" in t for t in api.bot_texts(owner["id"])), timeout=15,
+                 what="the daily report to the owner")
+    assert sum("Отчёт за сегодня" in t for t in api.bot_texts(owner["id"])) == 1
