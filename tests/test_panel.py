@@ -307,3 +307,55 @@ def test_chart_bars_scale_to_the_tallest_and_stay_narrow():
     assert [round(b.height) for b in drawn] == [round((CHART_HEIGHT - LABEL_ROOM) / 4), CHART_HEIGHT - LABEL_ROOM, 0]
     assert all(b.width <= MAX_BAR_WIDTH for b in bars([("only", 3, "")]))
     assert bars([]) == []
+
+
+def test_the_panel_warns_when_it_listens_beyond_this_pc_and_stays_off_when_asked(shop, caplog):
+    from dataclasses import replace
+
+    from supportbot.app import panel_warning, start_panel
+
+    assert panel_warning(shop.config) is None
+    assert "0.0.0.0:8080" in panel_warning(replace(shop.config, panel_host="0.0.0.0"))
+    assert start_panel(replace(shop.config, panel_enabled=False), lambda: None) is None
+
+
+def test_a_taken_port_leaves_the_bot_running_without_the_panel(shop, caplog):
+    import socket
+    from dataclasses import replace
+
+    from supportbot.app import start_panel
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        config = replace(shop.config, panel_port=taken.getsockname()[1])
+        assert start_panel(config, lambda: None) is None
+    assert "Веб-панель не запущена" in caplog.text
+
+
+def test_python_m_supportbot_panel_serves_the_panel_alone(tmp_path, api):
+    import socket
+    import subprocess
+    import sys
+    import urllib.request
+
+    from tests.botproc import BotProcess
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = BotProcess(tmp_path, api, PANEL_PORT=str(port)).env
+    proc = subprocess.Popen([sys.executable, "-m", "supportbot", "panel"], cwd=tmp_path, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        def answers():
+            try:
+                return urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2).status == 200
+            except OSError:
+                return proc.poll() is not None
+        api.wait_for(answers, timeout=20, what="the panel alone")
+        assert proc.poll() is None
+        assert not api.calls_to("getUpdates")  # the panel alone does not poll Telegram
+    finally:
+        proc.terminate()
+        proc.wait(10)
