@@ -73,6 +73,7 @@ set /a RETRY_SECONDS=300
 set /a HEALTHY_SECONDS=600
 :loop
 title supportbot - работает
+echo Веб-панель (если PANEL_ENABLED не false): http://127.0.0.1:8080 (адрес: PANEL_HOST и PANEL_PORT в .env)
 call :now
 set /a STARTED=NOW
 ".venv\Scripts\python.exe" -m supportbot
@@ -118,6 +119,7 @@ exit /b %CODE%
 exit /b %errorlevel%
 
 :tests
+".venv\Scripts\python.exe" -m pip install --disable-pip-version-check -q -r tests\requirements-browser.txt || goto :failed
 ".venv\Scripts\python.exe" -m pytest -q
 exit /b %errorlevel%
 

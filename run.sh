@@ -41,6 +41,7 @@ fi
 # ./run.sh test: the test suite (no .env needed), with pytest's exit code.
 if [ "${1:-}" = "test" ]; then
   shift
+  .venv/bin/python -m pip install --disable-pip-version-check -q -r tests/requirements-browser.txt || exit 1
   exec .venv/bin/python -m pytest -q "$@"
 fi
 
@@ -58,6 +59,7 @@ fi
 # help). 3 another copy, 4 rejected token: wait 5 minutes and try again (the owner may fix .env, the
 # other copy may stop). Anything else is a crash: restart after a pause growing 5 s -> 300 s, which
 # starts over after a healthy run of 10 minutes.
+echo "Веб-панель (если PANEL_ENABLED не false): http://127.0.0.1:8080 (адрес: PANEL_HOST и PANEL_PORT в .env)"
 pause=5
 while true; do
   started=$SECONDS

@@ -6,6 +6,7 @@ import sys
 
 USAGE = """Использование (вместо «python -m supportbot» можно писать run.bat или ./run.sh):
   python -m supportbot            запустить бота
+  python -m supportbot panel      только веб-панель (бот работает в другом окне с той же базой)
   python -m supportbot check      проверить настройки, базу данных, связь с Telegram и FAQ
   python -m supportbot backup     сделать резервную копию базы данных сейчас
   python -m supportbot export [--client НОМЕР] [--since ГГГГ-ММ-ДД] [--out ФАЙЛ.csv]
@@ -83,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         command = {"check": ops.cmd_check, "backup": ops.cmd_backup, "export": ops.cmd_export,
                    "autostart": ops.cmd_autostart}[args[0]]
         return command(args[1:])
-    if args:
+    if args and args != ["panel"]:
         print(USAGE, file=sys.stderr)
         return 2
 
@@ -95,6 +96,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Ошибка в настройках (.env): {exc}. Исправьте {exc.key} в файле .env и запустите снова.",
               file=sys.stderr)
         return 2
+    if args == ["panel"]:
+        from .app import run_panel
+
+        return run_panel(config)
     from .app import run
 
     quickedit_off()

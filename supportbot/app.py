@@ -31,7 +31,7 @@ from . import handlers, ops, texts
 from .config import Config, topics_mode
 from .core import DeliveryFailure, Event, TopicRecreated
 from .faq import FaqFile
-from .handlers import Context, SeatRegistry
+from .handlers import Context, SeatRegistry, report
 from .sender import Sender
 from .storage import InboxRow, InstanceLock, NewerSchema, Storage
 from .telegram import Backoff, TelegramClient, classify, dumps, parse_update, quiet_library_loggers, update_kind
@@ -130,7 +130,7 @@ class Bot:
         """Long-poll Telegram; commit each batch before its offset is confirmed."""
         storage = Storage(self.config.database_path)
         offset: int | None = None
-        backoff, outage_since = Backoff(), None
+        backoff, outage_since, outage_wall = Backoff(), None, 0.0
         try:
             while not self.stop.is_set():
                 try:
@@ -152,12 +152,14 @@ class Bot:
                     else:
                         if outage_since is None:
                             outage_since = time.monotonic()
+                            outage_wall = time.time()
                             log.warning("Нет связи с Telegram (%s). Бот повторяет попытки сам; если это"
                                         " надолго, проверьте интернет.", failure.description)
                         self.stop.wait(backoff.next())
                     continue
                 if outage_since is not None:
                     log.warning("Связь с Telegram восстановлена (перерыв %.0f с).", time.monotonic() - outage_since)
+                    remember_for_report(storage, report.OUTAGE_KEY, f"{outage_wall}:{time.time()}")
                     backoff.reset()
                     outage_since = None
                 try:
@@ -349,12 +351,25 @@ class Bot:
 
     # --- running -----------------------------------------------------------------
 
+    def wake_processor(self) -> None:
+        """Tell the processor something new waits in the inbox (an action from the panel)."""
+        with self.inbox_cond:
+            self.inbox_cond.notify_all()
+
     def _backup_if_due(self) -> None:
         try:
             ops.maybe_backup(self.config, datetime.now())  # logs the new file itself
         except (sqlite3.Error, OSError) as exc:
             log.error("Не удалось сделать резервную копию базы (%s). Бот попробует снова через час; проверьте"
                       " место на диске и папку %s.", ops.describe_error(exc), ops.backup_folder(self.config))
+            try:
+                storage = Storage(self.config.database_path)
+            except (sqlite3.Error, NewerSchema):
+                return
+            try:
+                remember_for_report(storage, report.BACKUP_FAILED_KEY, str(time.time()))
+            finally:
+                storage.close()
 
     def run(self) -> int:
         """Run until a signal or a fatal condition; return the exit code."""
@@ -374,6 +389,7 @@ class Bot:
                    threading.Thread(target=self.process, name="processor", daemon=True)]
         for thread in threads:
             thread.start()
+        panel = start_panel(self.config, self.wake_processor)
         log.info("supportbot started: %d seats, database %s", len(self.config.pins), self.config.database_path)
         next_backup = 0.0
         while not self.stop.wait(0.5):  # a timed wait keeps Ctrl+C responsive on Windows
@@ -384,6 +400,8 @@ class Bot:
             if time.monotonic() >= next_backup:
                 next_backup = time.monotonic() + BACKUP_CHECK_SECONDS
                 self._backup_if_due()
+        if panel is not None:
+            panel.close()
         threads[1].join(STOP_GRACE_SECONDS)
         self.sender.stop(STOP_GRACE_SECONDS)
         log.info("supportbot stopped")
@@ -397,7 +415,74 @@ def decode(row: InboxRow) -> Event | None:
         return DeliveryFailure(**payload)
     if row.kind == "topic_recreated":
         return TopicRecreated(chat_id=payload["chat_id"], dialog_id=payload["dialog_id"])
+    if row.kind == "panel_action":
+        return handlers.panel.PanelAction.from_payload(payload)
     return parse_update(payload)
+
+
+def remember_for_report(storage: Storage, key: str, value: str) -> None:
+    """Keep a trouble the daily report should mention (a long loss of Telegram, a failed backup)."""
+    try:
+        with storage.transaction() as tx:
+            tx.set_state(key, value)
+    except sqlite3.Error:
+        log.debug("could not remember %s for the report", key, exc_info=True)
+
+
+def panel_warning(config: Config) -> str | None:
+    """The owner's line when the panel listens beyond this PC, else None."""
+    if config.panel_host in ("127.0.0.1", "localhost", "::1"):
+        return None
+    return (f"Веб-панель открыта для сети: {config.panel_host}:{config.panel_port} (PANEL_HOST). Её видят другие"
+            " компьютеры сети; если это не нужно, впишите PANEL_HOST=127.0.0.1 в .env.")
+
+
+def panel_server(config: Config, wake=None):
+    """Build the panel's waitress server on PANEL_HOST:PANEL_PORT (it does not run yet)."""
+    from waitress.server import create_server
+
+    from .panel import create_app
+
+    return create_server(create_app(config, wake=wake), host=config.panel_host, port=config.panel_port,
+                         threads=4, ident="supportbot")
+
+
+def start_panel(config: Config, wake) -> object | None:
+    """Serve the panel in a thread of the bot's process; None when it is off or its port is taken."""
+    if not config.panel_enabled:
+        return None
+    warning = panel_warning(config)
+    if warning:
+        log.warning(warning)
+    try:
+        server = panel_server(config, wake)
+    except OSError as exc:
+        log.error("Веб-панель не запущена: адрес %s:%s занят или недоступен (%s). Бот работает без панели;"
+                  " укажите другой PANEL_PORT в .env.", config.panel_host, config.panel_port, ops.describe_error(exc))
+        return None
+    threading.Thread(target=server.run, name="panel", daemon=True).start()
+    log.info("Веб-панель: http://%s:%s", config.panel_host, config.panel_port)
+    return server
+
+
+def run_panel(config: Config) -> int:
+    """`python -m supportbot panel`: serve the panel alone (the bot runs elsewhere on the same database)."""
+    setup_logging(config)
+    warning = panel_warning(config)
+    if warning:
+        log.warning(warning)
+    try:
+        server = panel_server(config)
+    except OSError as exc:
+        log.error("Веб-панель не запущена: адрес %s:%s занят или недоступен (%s).", config.panel_host,
+                  config.panel_port, ops.describe_error(exc))
+        return 1
+    log.info("Веб-панель: http://%s:%s", config.panel_host, config.panel_port)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    return EXIT_OK
 
 
 def _faq_options(config: Config) -> dict:

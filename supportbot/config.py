@@ -68,6 +68,11 @@ class Config:
     operator_idle_seconds: float = 0.0
     backup_keep: int = 14
     operator_topics: str = "auto"  # auto | on | off: a topic per dialog in operators' chats (Telegram's topics)
+    panel_enabled: bool = True
+    panel_host: str = "127.0.0.1"
+    panel_port: int = 8080
+    report_time: tuple[int, int] | None = (20, 0)  # (hour, minute) in the shop's zone; None: no daily report
+    report_chat_ids: tuple[int, ...] = ()
     warnings: tuple[str, ...] = ()  # Russian lines for the owner: odd but not fatal things in .env
 
     def __repr__(self) -> str:  # never print the token or the PINs
@@ -122,9 +127,35 @@ def load_config(env: Mapping[str, str] | None = None, env_file: Path | None = No
         operator_idle_seconds=get.number("OPERATOR_IDLE_MINUTES", 0, low=0, high=24 * 60) * 60,
         backup_keep=get.integer("BACKUP_KEEP", 14, low=1, high=365),
         operator_topics=get.choice("OPERATOR_TOPICS", "AUTO", ("AUTO", "ON", "OFF")).lower(),
+        **_panel_and_report(get),
     )
     warnings = _env_file_warnings(file_lines, known=get.asked)
     return dataclasses.replace(config, warnings=warnings) if warnings else config
+
+
+def _panel_and_report(get: "_Reader") -> dict:
+    """The web panel's address and the daily report's time and extra chats."""
+    host = get.text("PANEL_HOST", "127.0.0.1")
+    if any(c.isspace() for c in host) or "/" in host:
+        raise ConfigError("PANEL_HOST", f"ожидается адрес вроде 127.0.0.1, а указано {host!r}")
+    raw_time = get.env.get("REPORT_TIME", "20:00").strip()
+    get.asked.add("REPORT_TIME")
+    report_time = None
+    if raw_time:
+        match = re.fullmatch(r"(\d{1,2})[:.](\d{2})", raw_time)
+        if not match or int(match[1]) > 23 or int(match[2]) > 59:
+            raise ConfigError("REPORT_TIME", f"ожидается время ЧЧ:ММ (например 20:00) или пусто, а указано {raw_time!r}")
+        report_time = (int(match[1]), int(match[2]))
+    chat_ids = []
+    for part in re.split(r"[,;\s]+", get.text("REPORT_CHAT_IDS", "")):
+        if not part:
+            continue
+        if not re.fullmatch(r"-?\d{1,16}", part):
+            raise ConfigError("REPORT_CHAT_IDS", f"ожидаются числовые id Telegram через запятую, а указано {part!r}")
+        chat_ids.append(int(part))
+    return {"panel_enabled": get.boolean("PANEL_ENABLED", True), "panel_host": host,
+            "panel_port": get.integer("PANEL_PORT", 8080, low=1, high=65535),
+            "report_time": report_time, "report_chat_ids": tuple(chat_ids)}
 
 
 # A ` #` in these unquoted values is part of the text ("Магазин — #1 в городе"), not a comment.

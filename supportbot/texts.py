@@ -61,6 +61,7 @@ OPERATOR_HELP = (
     "/note <id> <текст> — внутренняя заметка (клиент её не увидит)\n"
     "/ban <id>, /unban <id> — заблокировать / разблокировать клиента\n"
     "/stats [today|week] — статистика\n"
+    "/report [today|yesterday|week] — отчёт за день (его же бот шлёт сам в REPORT_TIME)\n"
     "/logout — выйти\n\n"
     "Обычные сообщения (текст, фото, файлы) уходят клиенту текущего диалога. "
     "Ответ (reply) на сообщение клиента уходит этому клиенту.\n"
@@ -231,3 +232,24 @@ HELD_GENERAL = "Это сообщение написано не в теме по
 TOPIC_CLOSED = "Диалог этой темы уже завершён или передан — сообщение не отправлено."
 TOPIC_MOVED = "↪ "
 TOPIC_DONE = "✅ "
+
+
+# The web panel: what the seat's Telegram chat sees of what its operator did in the browser.
+PANEL_REPLY_ECHO = "🖥 Ответ из панели для {who}:\n{text}"
+PANEL_NOTE_ECHO = "🖥 Заметка из панели к {who}:\n{text}"
+PANEL_NOT_SENT = "🖥 Действие из панели не выполнено: диалог с {who} не у вас (или уже завершён)."
+
+
+# The daily report and /report.
+REPORT_USAGE = "Использование: /report [today|yesterday|week]"
+REPORT_PERIODS = {"today": "сегодня", "yesterday": "вчера", "week": "7 дней"}
+REPORT_HEAD = "📊 Отчёт за {period}"
+REPORT_DIALOGS = "Новых диалогов: {opened}, завершено: {closed}; FAQ ответил сам: {faq}"
+REPORT_WAIT = "Ожидание: медиана {wait_p50}, дольше всех {wait_max}; первый ответ: медиана {first_p50}"
+REPORT_NOW = "Сейчас ждут в очереди: {queued}; без ответа оператора: {unanswered}"
+REPORT_RATING = "Средняя оценка: {rating}"
+REPORT_OPERATOR = "• {who}: диалогов {opened}, первый ответ {first_p50}, оценка {rating}"
+REPORT_GAPS_HEAD = "Чаще всего FAQ не ответил на:"
+REPORT_GAP = "• «{question}» ×{count}"
+REPORT_OUTAGE = "⚠️ Бот не мог связаться с Telegram {minutes} (с {start})."
+REPORT_BACKUP_FAILED = "⚠️ Резервная копия базы не сделалась ({at}); проверьте место на диске."

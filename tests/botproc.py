@@ -33,6 +33,8 @@ class BotProcess:
             "FAQ_PATH": str(project_dir / "data" / "faq.csv"),
             "SEND_RATE_PER_SECOND": "1000",
             "LOG_LEVEL": "INFO",
+            "PANEL_ENABLED": "false",  # a test that wants the panel gives it a free port
+            "REPORT_TIME": "",  # a test that wants the daily report sets its time
         })
         self.env.update(settings)
         self.proc: subprocess.Popen | None = None

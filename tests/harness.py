@@ -424,6 +424,7 @@ class Shop:
         self.topics = topics  # topics mode, as decided at start
         self.topic_threads: dict = {}  # the sender's memory of thread ids not yet written (always written here)
         overrides.setdefault("faq_path", Path(__file__).resolve().parent.parent / "data" / "faq.csv")
+        overrides.setdefault("report_time", None)  # a test of the daily report sets its time
         self.config = Config(token="1234:test", pins=pins, database_path=Path(tmp_path) / "support.db", **overrides)
         self.now = start
         self.telegram = FakeTelegram()

@@ -21,6 +21,7 @@ from .parsing import (HISTORY_MAX, ID_MAX, HistoryArgs, args_in_topic, parse_but
                       parse_optional_ref)
 from .routing import (Deliver, Hold, Refuse, ReplyTarget, Route, SeatView, TopicTarget, current_after_end, focus_after_assign,
                       edit_allowed, route_operator_message)
+from .report import PERIODS, ReportFigures, period_bounds, report_due, report_figures
 from .stats import DialogFacts, StatsLine, percentile, summarize
 from .text import (CAPTION_LIMIT, HISTORY_CONTINUATION, NO_CAPTION, TEXT_LIMIT, RelayShape, describe_person,
                    history_entry, join_lines_in_pieces, relay_shape, split_text, wait_minutes)

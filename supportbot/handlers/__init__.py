@@ -16,7 +16,7 @@ import logging
 from .. import core, texts
 from ..core import (ButtonPress, DeliveryFailure, IncomingMessage, LeaveChat, MembershipChange, SetCommands,
                     TopicRecreated)
-from . import customers, dialogs, operators, presses, relay, topics  # noqa: F401 - presses registers buttons
+from . import customers, dialogs, operators, panel, presses, relay, topics  # noqa: F401 - presses registers buttons
 from .buttons import handle_button
 from .context import Context, Faq, SeatRegistry
 from .duties import tick
@@ -42,6 +42,8 @@ def handle_event(ctx: Context, event: core.Event) -> None:
         customers.handle_delivery_failure(ctx, event)
     elif isinstance(event, TopicRecreated):
         topics.recreated(ctx, event)
+    elif isinstance(event, panel.PanelAction):
+        panel.apply(ctx, event)
     sender = getattr(event, "sender", None)
     seat = ctx.seats.seat_of_user(sender.user_id) if sender is not None else None
     if seat is not None:

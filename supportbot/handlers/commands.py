@@ -7,7 +7,7 @@ from typing import Callable
 from .. import core, texts
 from ..core import Cause, DialogState, IncomingMessage, SendText
 from ..storage import Customer, Dialog
-from . import dialogs, history, relay
+from . import dialogs, history, relay, report
 from .context import Context
 
 
@@ -292,6 +292,7 @@ OPERATOR_HANDLERS: dict[str, Callable[[Context, int, IncomingMessage], None]] = 
     "ban": cmd_ban,
     "unban": cmd_unban,
     "stats": cmd_stats,
+    "report": report.cmd_report,
     "a": cmd_canned,
     "faq": cmd_faq,
 }

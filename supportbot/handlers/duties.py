@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .. import core, texts
-from . import buttons, customers, dialogs, relay
+from . import buttons, customers, dialogs, relay, report
 from .context import Context
 
 
@@ -20,6 +20,7 @@ def tick(ctx: Context) -> None:
         remind_unanswered(ctx)
         retell_places(ctx)
     check_idle_seats(ctx)
+    report.tick(ctx)
 
 
 def alert_long_waits(ctx: Context) -> None:

@@ -25,6 +25,7 @@ OPERATOR_COMMANDS = (
     ("faq", "Список ответов FAQ"),
     ("who", "Кто на линии"),
     ("stats", "Статистика: /stats today|week"),
+    ("report", "Отчёт: /report today|yesterday|week"),
     ("ban", "Заблокировать клиента: /ban id"),
     ("unban", "Разблокировать: /unban id"),
     ("logout", "Выйти"),

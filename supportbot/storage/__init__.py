@@ -19,6 +19,7 @@ from typing import Iterator
 from .files import ExportRow, InstanceLock, backup_to, export_rows, find_customer_id, integrity_check
 from .queues import INBOX_MAX_ATTEMPTS, QueueStorage, QueueTx
 from .operators import OperatorRecords, SeatRecords
+from .panel import PanelRecords
 from .records import CustomerRecords, DialogRecords, MessageRecords
 from .rows import Customer, Dialog, HeldMessage, InboxRow, OutboxRow, SeatRow, StoredMessage
 from .schema import MIGRATIONS, NewerSchema, atomic, connect, migrate
@@ -48,6 +49,15 @@ class Storage(QueueStorage):
         with atomic(self.conn):
             yield Tx(self.conn)
 
+    @contextmanager
+    def reading(self) -> Iterator["Tx"]:
+        """Run reads in one deferred transaction (a consistent view that never holds the write lock)."""
+        self.conn.execute("BEGIN")
+        try:
+            yield Tx(self.conn)
+        finally:
+            self.conn.execute("ROLLBACK")
+
     def seats(self) -> list[SeatRow]:
         """Return every seat row (logged in or not)."""
         with self.transaction() as tx:
@@ -65,7 +75,7 @@ class Storage(QueueStorage):
                               (thread_id, dialog_id, chat_id))
 
 
-class Tx(QueueTx, CustomerRecords, DialogRecords, SeatRecords, MessageRecords, OperatorRecords):
+class Tx(QueueTx, CustomerRecords, DialogRecords, SeatRecords, MessageRecords, OperatorRecords, PanelRecords):
     """Queries that run inside a transaction held by the caller."""
 
     def __init__(self, conn: sqlite3.Connection):

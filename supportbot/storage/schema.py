@@ -184,6 +184,9 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
         "CREATE INDEX dialog_topics_by_thread ON dialog_topics(chat_id, thread_id)",
         "CREATE TABLE bot_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     ]),
+    ("the panel's search: stemmed words of every message (filled at search time)", [
+        "CREATE VIRTUAL TABLE message_terms USING fts5(terms, content='')",
+    ]),
 ]
 
 
