@@ -36,6 +36,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Callable
 
+from . import pacing
 from .storage import OutboxRow, Storage
 from .telegram import ApiFailure, Backoff, NewTopic, TelegramClient, classify, thread_gone
 
@@ -45,34 +46,8 @@ MAX_BACKOFF = 30.0  # for the sender's own database trouble, not Telegram's
 MAX_BAD_REQUEST_TRIES = 3
 SENT_IDS_KEPT = 10_000
 PER_CHAT_BURST = 3
-MAX_TEXT = 4096  # Telegram's limit, in UTF-16 code units
 # Failures that say nothing about the row: pause all sending and try the same row again.
 NOT_THE_ROWS_FAULT = ("network", "server", "unauthorized", "conflict")
-
-
-class TokenBucket:
-    """A rate limit with bursts; time is passed in."""
-
-    def __init__(self, rate: float, capacity: float, now: float):
-        self.rate, self.capacity = rate, capacity
-        self.tokens, self.stamp = capacity, now
-
-    def wait_time(self, now: float) -> float:
-        """Seconds until one token is available (0 if now)."""
-        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
-
-    def take(self) -> None:
-        self.tokens -= 1
-
-
-@dataclass(frozen=True)
-class Relay:
-    """A pending row that relays a customer's text as written: header line, then the text."""
-    customer_id: int
-    header: str
-    body: str
 
 
 @dataclass(frozen=True)
@@ -122,8 +97,8 @@ class Sender:
         self.chats: dict[int, deque[OutboxRow]] = {}
         self.in_flight: set[int] = set()
         self.ready_at: dict[int, float] = {}
-        self.buckets: dict[int, TokenBucket] = {}
-        self.global_bucket = TokenBucket(rate_per_second, max(1.0, rate_per_second), clock())
+        self.buckets: dict[int, pacing.TokenBucket] = {}
+        self.global_bucket = pacing.TokenBucket(rate_per_second, max(1.0, rate_per_second), clock())
         self.paused_until = 0.0
         self.sent_ids: dict[int, int | None] = {}
         self.unwritten: list[dict] = []
@@ -131,7 +106,7 @@ class Sender:
         self.backoff = Backoff()
         self.outage_since: float | None = None
         self.last_loaded = 0
-        self.relays: dict[int, Relay] = {}
+        self.relays: dict[int, pacing.Relay] = {}
         self.alone: set[int] = set()  # rows whose combined message was refused: they go one by one
         # Thread ids learnt from calls but not yet written: (dialog id, chat id) -> thread id or None.
         self.topic_threads: dict[tuple[int, int], int | None] = {}
@@ -232,7 +207,7 @@ class Sender:
                 self.chats.setdefault(row.chat_id, deque()).append(row)
                 self.last_loaded = row.id
                 if row.id in relays:
-                    relay = _relay(row, *relays[row.id])
+                    relay = pacing.relay_of(row, *relays[row.id])
                     if relay is not None:
                         self.relays[row.id] = relay
         if len(rows) == 1000:
@@ -253,7 +228,7 @@ class Sender:
                 continue
             bucket = self.buckets.get(chat_id)
             if bucket is None:
-                bucket = self.buckets[chat_id] = TokenBucket(self.per_chat_rate, self.per_chat_burst, now)
+                bucket = self.buckets[chat_id] = pacing.TokenBucket(self.per_chat_rate, self.per_chat_burst, now)
             chat_wait = bucket.wait_time(now)
             if chat_wait:
                 wait = _earliest(wait, chat_wait)
@@ -268,32 +243,18 @@ class Sender:
             self.jobs.put(job)
         return wait
 
-    def _job(self, rows: deque[OutboxRow], bucket: TokenBucket) -> Job:
+    def _job(self, rows: deque[OutboxRow], bucket: pacing.TokenBucket) -> Job:
         """The chat's next call: its head row, or, when more wait than the chat's limit lets through now,
         the head customer's texts combined from the run of plain relayed texts at the head of the queue."""
         head = rows[0]
-        relay = self.relays.get(head.id)
         now = self.clock()
-        if relay is None or head.id in self.alone or len(rows) <= int(bucket.tokens):
+        if head.id not in self.relays or head.id in self.alone or len(rows) <= int(bucket.tokens):
             return self._single(head, now)
-        topic_of = head.payload.get("topic_of")
-        taken, text = [head], f"{relay.header}\n{relay.body}"
-        for row in list(rows)[1:]:
-            other = self.relays.get(row.id)
-            if other is None:
-                break  # a notice, a photo, an album: what follows waits behind it, as it would one by one
-            if (other.customer_id != relay.customer_id or other.header != relay.header
-                    or row.payload.get("topic_of") != topic_of):
-                continue
-            longer = f"{text}\n{other.body}"
-            if _utf16_length(longer) > MAX_TEXT:
-                break
-            taken.append(row)
-            text = longer
+        taken, text = pacing.combine(list(rows), self.relays)
         if len(taken) == 1:
             return self._single(head, now)
-        call = OutboxRow(head.id, head.chat_id, "SendText", {"text": text, "topic_of": topic_of}, head.message_id,
-                         head.attempts)
+        call = OutboxRow(head.id, head.chat_id, "SendText", {"text": text, "topic_of": head.payload.get("topic_of")},
+                         head.message_id, head.attempts)
         call, topic = self._resolved(call)
         return Job(call, tuple(taken), now, topic)
 
@@ -513,19 +474,3 @@ def _failure_event(row: OutboxRow, failure: ApiFailure) -> dict:
 
 def _earliest(a: float | None, b: float) -> float:
     return b if a is None else min(a, b)
-
-
-def _relay(row: OutboxRow, customer_id: int, body: str) -> Relay | None:
-    """The row as a relayed text (header, then the customer's text as written), or None if it is anything else."""
-    text = row.payload.get("text")
-    if (row.kind != "SendText" or row.payload.get("buttons") or row.payload.get("reply_to_outbox") is not None
-            or not isinstance(text, str) or not body or not text.endswith("\n" + body)):
-        return None
-    header = text[: -len(body) - 1]
-    if not header or "\n" in header:
-        return None
-    return Relay(customer_id, header, body)
-
-
-def _utf16_length(text: str) -> int:
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2

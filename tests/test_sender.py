@@ -9,7 +9,9 @@ import pytest
 from telebot import apihelper
 
 from supportbot.core import CreateTopic, Person, SendText
-from supportbot.sender import Relay, Sender, _relay
+from supportbot.pacing import Relay
+from supportbot.pacing import relay_of as _relay
+from supportbot.sender import Sender
 from supportbot.storage import OutboxRow, Storage
 from supportbot.telegram import Backoff, NewTopic
 
