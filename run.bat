@@ -48,6 +48,16 @@ if errorlevel 1 (
   ".venv\Scripts\python.exe" -m pip install --disable-pip-version-check -q -r requirements.txt || goto :failed
   copy /y requirements.txt ".venv\requirements.installed" >nul
 )
+rem DATABASE_URL=postgresql://... in .env: the PostgreSQL driver too (requirements-postgres.txt).
+if not exist ".env" goto :pg_ready
+findstr /r /i /c:"^ *DATABASE_URL *= *postgres" /c:"^ *DATABASE_URL *= *.postgres" ".env" >nul 2>&1
+if errorlevel 1 goto :pg_ready
+fc /b requirements-postgres.txt ".venv\requirements-postgres.installed" >nul 2>&1
+if not errorlevel 1 goto :pg_ready
+echo Устанавливаю драйвер PostgreSQL ...
+".venv\Scripts\python.exe" -m pip install --disable-pip-version-check -q -r requirements-postgres.txt || goto :failed
+copy /y requirements-postgres.txt ".venv\requirements-postgres.installed" >nul
+:pg_ready
 
 if not exist ".env" (
   copy env.example .env >nul

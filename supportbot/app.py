@@ -105,7 +105,7 @@ class Bot:
         self.exit_code = EXIT_OK
         self.inbox_cond = threading.Condition()
         self.client = TelegramClient(config.token, config.api_url, config.protect_content)
-        self.sender = Sender(config.database_path, self.client, rate_per_second=config.send_rate_per_second,
+        self.sender = Sender(config.database, self.client, rate_per_second=config.send_rate_per_second,
                              per_chat_rate=config.send_rate_per_chat)
         self.faq = FaqFile(config.faq_path, **_faq_options(config))
         self.seats = SeatRegistry(config.pins)
@@ -123,7 +123,7 @@ class Bot:
 
     def poll(self) -> None:
         """Long-poll Telegram; commit each batch before its offset is confirmed."""
-        storage = Storage(self.config.database_path)
+        storage = Storage(self.config.database)
         offset: int | None = None
         backoff, outage_since = Backoff(), None
         try:
@@ -223,7 +223,7 @@ class Bot:
 
     def process(self) -> None:
         """Apply inbox rows in order until asked to stop; then finish the batch in hand."""
-        storage = Storage(self.config.database_path)
+        storage = Storage(self.config.database)
         self.seats.load(storage.seats())
         next_tick = 0.0
         backoff = 0.0
@@ -325,7 +325,7 @@ class Bot:
 
     def run(self) -> int:
         """Run until a signal or a fatal condition; return the exit code."""
-        storage = Storage(self.config.database_path)
+        storage = Storage(self.config.database)
         self.sender.on_database_error = self._database_broken
         with storage.transaction() as tx:
             ctx = self._context(tx)
@@ -338,7 +338,7 @@ class Bot:
                    threading.Thread(target=self.process, name="processor", daemon=True)]
         for thread in threads:
             thread.start()
-        log.info("supportbot started: %d seats, database %s", len(self.config.pins), self.config.database_path)
+        log.info("supportbot started: %d seats, database %s", len(self.config.pins), self.config.database)
         next_backup = 0.0
         while not self.stop.wait(0.5):  # a timed wait keeps Ctrl+C responsive on Windows
             if not all(t.is_alive() for t in threads + self.sender.threads) and not self.stop.is_set():
@@ -399,7 +399,7 @@ def run(config: Config) -> int:
 def open_database_problem(config: Config) -> str | None:
     """Open (create, migrate) the database once; the owner's one line if the file is damaged, else None."""
     try:
-        Storage(config.database_path).close()
+        Storage(config.database).close()
     except sqlite3.Error as exc:
         if not database_damaged(exc):
             raise

@@ -231,8 +231,8 @@ def maybe_backup(config: Config, now: datetime) -> Path | None:
     fails; the caller logs it and tries again later.
     """
     now = _local(now)
-    if not config.database_path.is_file():
-        return None
+    if config.postgres is not None or not config.database_path.is_file():
+        return None  # PostgreSQL is backed up by its server's owner (`backup` prints the pg_dump command)
     # A backup "from the future" (the clock was wrong then) does not count as fresh.
     if any(now - BACKUP_EVERY < taken <= now for taken, _ in list_backups(config)):
         return None

@@ -54,3 +54,10 @@ def make_shop(tmp_path):
 def shop(make_shop):
     """An in-process shop with three seats (PINs 1111, 2222, 3333) and the default settings."""
     return make_shop()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Drop the session's PostgreSQL database, if one was made (tests/databases.py)."""
+    from tests import databases
+
+    databases.end_session()

@@ -23,7 +23,8 @@ from supportbot.config import Config
 from supportbot.faq import FaqMatcher, load_faq
 from supportbot.handlers import Context, SeatRegistry
 from supportbot.sender import Sender
-from supportbot.storage import Storage
+from supportbot.storage import PostgresUrl, Storage
+from tests.databases import fresh_database
 from supportbot.telegram import dumps, update_kind
 
 START = 1_764_576_000.0  # 2025-12-01 08:00 UTC; the shop is open all day unless working_hours says otherwise
@@ -353,7 +354,9 @@ class Shop:
 
     def __init__(self, tmp_path: Path, *, pins: tuple[str, ...] = PINS, start: float = START, **overrides):
         overrides.setdefault("faq_path", Path(__file__).resolve().parent.parent / "data" / "faq.csv")
-        self.config = Config(token="1234:test", pins=pins, database_path=Path(tmp_path) / "support.db", **overrides)
+        where = fresh_database(tmp_path)
+        self.config = Config(token="1234:test", pins=pins, database_path=Path(tmp_path) / "support.db",
+                             postgres=where if isinstance(where, PostgresUrl) else None, **overrides)
         self.now = start
         self.telegram = FakeTelegram()
         self.faq = _faq(self.config.faq_path)
@@ -399,7 +402,7 @@ class Shop:
         self.telegram.rejecting.add(who.id if isinstance(who, Person) else who)
 
     def _start(self) -> None:
-        self.storage = Storage(self.config.database_path)
+        self.storage = Storage(self.config.database)
         self.seats = SeatRegistry(self.config.pins)
         self.sent_ids: dict[int, int | None] = {}  # the sender's memory, lost with the process
         with self.storage.transaction() as tx:
