@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from .files import ExportRow, InstanceLock, backup_to, export_rows, find_customer_id, integrity_check
+from .files import ExportRow, InstanceLock, backup_to, export_rows, find_customer_id, integrity_check, postgres_status
 from .queues import INBOX_MAX_ATTEMPTS, QueueStorage, QueueTx
 from .operators import OperatorRecords, SeatRecords
 from .records import CustomerRecords, DialogRecords, MessageRecords
@@ -30,7 +30,7 @@ from .schema import MIGRATIONS, NewerSchema, atomic, connect, migrate, open_data
 
 __all__ = [
     "Storage", "Tx", "Customer", "Dialog", "HeldMessage", "InboxRow", "OutboxRow", "SeatRow", "StoredMessage", "ExportRow",
-    "InstanceLock", "backup_to", "export_rows", "find_customer_id", "integrity_check", "INBOX_MAX_ATTEMPTS",
+    "InstanceLock", "backup_to", "postgres_status", "export_rows", "find_customer_id", "integrity_check", "INBOX_MAX_ATTEMPTS",
     "MIGRATIONS", "NewerSchema", "atomic", "connect", "migrate", "open_database", "schema_version", "PostgresUrl",
 ]
 

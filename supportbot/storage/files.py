@@ -133,3 +133,15 @@ def export_rows(path: Path | PostgresUrl, customer_id: int | None = None, since:
             yield ExportRow(**dict(row))
     finally:
         conn.close()
+
+
+def postgres_status(where: PostgresUrl) -> tuple[str, int]:
+    """The server's version (e.g. "15.4") and the database's schema version; sqlite3.OperationalError if unreachable."""
+    from .schema import schema_version
+
+    conn = postgres.connect(where)
+    try:
+        version = conn.execute("SHOW server_version").fetchone()[0].split()[0]
+        return version, schema_version(conn)
+    finally:
+        conn.close()

@@ -65,6 +65,15 @@ class PostgresUrl:
         user = urlsplit(self.url).username
         return unquote(user) if user else None
 
+    def without_password(self) -> str:
+        """The URL with no password in it, for a command the owner copies (the tool asks for the password)."""
+        parts = urlsplit(self.url)
+        if parts.password is None:
+            return self.url
+        netloc = parts.netloc.rpartition("@")[2]
+        user = parts.username
+        return urlunsplit(parts._replace(netloc=f"{user}@{netloc}" if user else netloc))
+
     def with_dbname(self, dbname: str) -> "PostgresUrl":
         """The same server and user, another database."""
         return PostgresUrl(urlunsplit(urlsplit(self.url)._replace(path="/" + quote(dbname))))
