@@ -51,7 +51,7 @@ def bot_settings() -> Settings:
     """Read FAQ_PATH, FAQ_MIN_SCORE and DATABASE_URL the way the bot does (.env, then the environment)."""
     from ..config import _env_file_path, _environment, load_config
 
-    env = dict(_environment(_env_file_path()))
+    env = dict(_environment(_env_file_path())[0])
     # The tool needs no token or PINs: stand-ins let the bot's own rules read the rest.
     env["TELEGRAM_BOT_TOKEN"], env["OPERATOR_PINS"] = "1:stand-in", "0000"
     config = load_config(env)
