@@ -97,11 +97,12 @@ def test_customers_get_short_ids_and_are_found_both_ways(db):
         anna = tx.upsert_customer(Person(777000111, "Анна", None, "anna"), 777000111, 1.0)
         boris = tx.upsert_customer(Person(777000222, "Борис"), 777000222, 2.0)
         again = tx.upsert_customer(Person(777000111, "Аня", None, None), 777000111, 3.0)
-        assert (anna.id, boris.id, again.id) == (1, 2, 1)
+        vera = tx.upsert_customer(Person(777000333, "Вера"), 777000333, 4.0)
+        assert (anna.id, boris.id, again.id, vera.id) == (1, 2, 1, 3)  # no number skipped (PostgreSQL's sequences)
         assert again.first_name == "Аня" and again.label == "Аня (#1)"
         assert tx.find_customer(2).first_name == "Борис"
         assert tx.find_customer(777000222).id == 2
-        assert tx.find_customer(3) is None
+        assert tx.find_customer(4) is None
 
 
 def test_queue_order_head_requeue_and_one_open_dialog(db):

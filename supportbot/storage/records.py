@@ -14,14 +14,22 @@ class CustomerRecords:
     # --- customers --------------------------------------------------------------
 
     def upsert_customer(self, person: Person, chat_id: int, now: float) -> Customer:
-        """Create the customer on first contact, refresh their names later."""
-        self.conn.execute(
-            "INSERT INTO customers (tg_user_id, chat_id, first_name, last_name, username, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (tg_user_id) DO UPDATE SET chat_id = excluded.chat_id, first_name = excluded.first_name,"
-            " last_name = excluded.last_name, username = excluded.username, unreachable = 0",
-            (person.user_id, chat_id, person.first_name, person.last_name, person.username, now),
-        )
+        """Create the customer on first contact, refresh their names later.
+
+        An UPDATE first, not INSERT … ON CONFLICT: on PostgreSQL a conflicting insert still takes a number
+        from the sequence, and customers' short numbers (#2) are shown to operators without gaps.
+        """
+        updated = self.conn.execute(
+            "UPDATE customers SET chat_id = ?, first_name = ?, last_name = ?, username = ?, unreachable = 0"
+            " WHERE tg_user_id = ?",
+            (chat_id, person.first_name, person.last_name, person.username, person.user_id),
+        ).rowcount
+        if not updated:
+            self.conn.execute(
+                "INSERT INTO customers (tg_user_id, chat_id, first_name, last_name, username, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (person.user_id, chat_id, person.first_name, person.last_name, person.username, now),
+            )
         return self._customer("tg_user_id = ?", person.user_id)
 
     def _customer(self, where: str, value: int) -> Customer | None:
