@@ -131,6 +131,8 @@ class Bot:
                 try:
                     updates = self.client.get_updates(offset, self.config.poll_timeout)
                 except Exception as exc:  # noqa: BLE001 - sorted below; the loop must not die
+                    if self.stop.is_set():
+                        break  # stopped while the poll was out (a standby copy taking over answers it with 409)
                     failure = classify(exc)
                     if failure.kind == "conflict":
                         log.error("Этим же токеном уже пользуется другая копия бота (ответ 409). Остановите"
@@ -371,6 +373,10 @@ def run(config: Config) -> int:
     setup_logging(config)
     for warning in config.warnings:
         log.warning(warning)
+    if config.postgres is not None:  # no file lock: copies share the database as active and standby
+        from .active import run_active_or_standby
+
+        return run_active_or_standby(config)
     lock = InstanceLock(config.database_path.with_name(config.database_path.name + ".lock"))
     if not lock.acquire():
         log.error("Бот уже запущен с этой базой данных (%s): второй экземпляр не запускается. Закройте лишнее"

@@ -127,7 +127,7 @@ def _check_database(config: Config) -> tuple[bool, str]:
 def _check_postgres(where: storage.PostgresUrl) -> tuple[bool, str]:
     """The database line of `check` on PostgreSQL: server, its version, the schema version."""
     try:
-        version, schema = storage.postgres_status(where)
+        version, schema, active = storage.postgres_status(where)
     except sqlite3.Error as exc:
         return False, (f"База данных PostgreSQL на {where.server} недоступна ({where.redact(str(exc).splitlines()[0])})."
                        " Проверьте, что сервер запущен, и адрес, пользователя и пароль в DATABASE_URL.")
@@ -136,7 +136,8 @@ def _check_postgres(where: storage.PostgresUrl) -> tuple[bool, str]:
         return False, (f"База данных PostgreSQL {where.dbname} на {where.server} создана более новой версией бота"
                        f" (схема {schema}, эта версия знает {known}): установите новую версию бота.")
     state = "таблиц ещё нет, бот создаст их при первом запуске" if schema == 0 else f"схема {schema} из {known}"
-    return True, f"База данных: PostgreSQL {version} на {where.server}, база {where.dbname}, {state}"
+    copy = f"активная копия бота: {active}" if active else "активной копии бота сейчас нет"
+    return True, f"База данных: PostgreSQL {version} на {where.server}, база {where.dbname}, {state}; {copy}"
 
 
 def pg_dump_lines(where: storage.PostgresUrl, now: datetime) -> list[str]:

@@ -135,13 +135,14 @@ def export_rows(path: Path | PostgresUrl, customer_id: int | None = None, since:
         conn.close()
 
 
-def postgres_status(where: PostgresUrl) -> tuple[str, int]:
-    """The server's version (e.g. "15.4") and the database's schema version; sqlite3.OperationalError if unreachable."""
+def postgres_status(where: PostgresUrl) -> tuple[str, int, str | None]:
+    """The server's version (e.g. "15.4"), the database's schema version, and where the active copy of the bot
+    runs (None: no copy is active); sqlite3.OperationalError if the server cannot be reached."""
     from .schema import schema_version
 
     conn = postgres.connect(where)
     try:
         version = conn.execute("SHOW server_version").fetchone()[0].split()[0]
-        return version, schema_version(conn)
+        return version, schema_version(conn), postgres.active_copy(conn)
     finally:
         conn.close()

@@ -21,6 +21,14 @@ DRIVER_HINT = ("для PostgreSQL нужен драйвер psycopg: выпол�
 # SQLite's BEGIN IMMEDIATE makes them, so ids are handed out in commit order (the sender reads the
 # outbox by rising id and must never see id 11 committed before id 10).
 WRITE_LOCK_KEY = 0x5B0_7001
+# The active copy's session-level lock: (this class, a hash of the schema), so that copies of other
+# shops sharing one database in their own schemas do not exclude each other.
+ACTIVE_LOCK_CLASS = 0x5B0_7002
+# How soon a dead connection is noticed, by this copy (libpq) and by the server (its session settings).
+KEEPALIVE = {"keepalives": 1, "keepalives_idle": 3, "keepalives_interval": 1, "keepalives_count": 3,
+             "tcp_user_timeout": 6000}
+SERVER_KEEPALIVE = ("SET tcp_keepalives_idle = 3", "SET tcp_keepalives_interval = 1", "SET tcp_keepalives_count = 3",
+                    "SET tcp_user_timeout = 6000")
 
 
 def is_postgres_url(url: str) -> bool:
@@ -155,9 +163,10 @@ class PgConnection:
 
     dialect = "postgresql"
 
-    def __init__(self, where: PostgresUrl, *, connect_timeout: int = 10):
+    def __init__(self, where: PostgresUrl, *, connect_timeout: int = 10, **options):
         self.where = where
         self.connect_timeout = connect_timeout
+        self.options = options
         self.raw = None
         self._connect()
 
@@ -166,7 +175,7 @@ class PgConnection:
 
         try:
             self.raw = psycopg.connect(self.where.url, autocommit=True, row_factory=_row_factory,
-                                       connect_timeout=self.connect_timeout)
+                                       connect_timeout=self.connect_timeout, **self.options)
         except psycopg.Error as exc:
             raise _as_sqlite_error(exc, self.where) from None
 
@@ -219,6 +228,50 @@ class PgConnection:
     def close(self) -> None:
         if self.raw is not None:
             self.raw.close()
+
+
+class ActiveLock:
+    """The active copy's lock: a session-level advisory lock on a connection of its own.
+
+    The server releases it when that connection ends, however the copy died (SIGKILL, power loss,
+    a network cut: noticed by keepalives within seconds), so a standby copy can take it over.
+    """
+
+    def __init__(self, where: PostgresUrl):
+        self.conn = PgConnection(where, connect_timeout=5, **KEEPALIVE)  # sqlite3.OperationalError if unreachable
+        for statement in SERVER_KEEPALIVE:
+            self.conn.execute(statement)
+
+    def try_acquire(self) -> bool:
+        """Take the lock if no other copy holds it."""
+        return bool(self.conn.execute("SELECT pg_try_advisory_lock(?, hashtext(current_schema()))",
+                                      (ACTIVE_LOCK_CLASS,)).fetchone()[0])
+
+    def holding(self) -> bool:
+        """Tell whether the connection that holds the lock still works (if it broke, the lock may be another's)."""
+        if self.conn.raw.broken or self.conn.raw.closed:
+            return False
+        try:
+            self.conn.raw.execute("SELECT 1")
+        except Exception:  # noqa: BLE001 - any failure means the lock can no longer be counted on
+            return False
+        return True
+
+    def close(self) -> None:
+        try:
+            self.conn.close()
+        except Exception:  # noqa: BLE001 - closing a broken connection
+            pass
+
+
+def active_copy(conn: PgConnection) -> str | None:
+    """Where the active copy runs ("address, since time"), or None if no copy is active."""
+    row = conn.execute(
+        "SELECT COALESCE(host(a.client_addr), 'этот компьютер'), a.backend_start FROM pg_locks l"
+        " JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted"
+        " AND l.classid::bigint = ? AND l.objid::bigint = (hashtext(current_schema())::bigint & 4294967295)",
+        (ACTIVE_LOCK_CLASS,)).fetchone()
+    return None if row is None else f"{row[0]}, с {row[1]:%Y-%m-%d %H:%M}"
 
 
 def connect(where: PostgresUrl) -> PgConnection:
