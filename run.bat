@@ -48,10 +48,12 @@ if errorlevel 1 (
   ".venv\Scripts\python.exe" -m pip install --disable-pip-version-check -q -r requirements.txt || goto :failed
   copy /y requirements.txt ".venv\requirements.installed" >nul
 )
-rem DATABASE_URL=postgresql://... in .env: the PostgreSQL driver too (requirements-postgres.txt).
+rem DATABASE_URL=postgresql://... in .env, or a move there (migrate-db): the PostgreSQL driver too.
+if /i "%~1"=="migrate-db" goto :pg_wanted
 if not exist ".env" goto :pg_ready
 findstr /r /i /c:"^ *DATABASE_URL *= *postgres" /c:"^ *DATABASE_URL *= *.postgres" ".env" >nul 2>&1
 if errorlevel 1 goto :pg_ready
+:pg_wanted
 fc /b requirements-postgres.txt ".venv\requirements-postgres.installed" >nul 2>&1
 if not errorlevel 1 goto :pg_ready
 echo Устанавливаю драйвер PostgreSQL ...

@@ -37,9 +37,10 @@ if ! cmp -s requirements.txt "$stamp"; then
   .venv/bin/python -m pip install --disable-pip-version-check -q -r requirements.txt || exit 1
   cp requirements.txt "$stamp"
 fi
-# DATABASE_URL=postgresql://... in .env: the PostgreSQL driver too (requirements-postgres.txt).
+# DATABASE_URL=postgresql://... in .env, or a move there (migrate-db): the PostgreSQL driver too.
 pg_stamp=.venv/requirements-postgres.installed
-if [ -f .env ] && grep -Eiq '^[[:space:]]*DATABASE_URL[[:space:]]*=[[:space:]]*["'"'"']?postgres' .env &&
+if { [ "${1:-}" = "migrate-db" ] ||
+     { [ -f .env ] && grep -Eiq '^[[:space:]]*DATABASE_URL[[:space:]]*=[[:space:]]*["'"'"']?postgres' .env; }; } &&
    ! cmp -s requirements-postgres.txt "$pg_stamp"; then
   echo "Устанавливаю драйвер PostgreSQL ..."
   .venv/bin/python -m pip install --disable-pip-version-check -q -r requirements-postgres.txt || exit 1
