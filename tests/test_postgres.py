@@ -61,6 +61,8 @@ def test_a_url_without_a_database_is_a_settings_error():
 
 def test_placeholders_are_translated_in_one_place():
     assert postgres.translate("SELECT 1 WHERE a = ? AND b LIKE '10%'") == "SELECT 1 WHERE a = %s AND b LIKE '10%%'"
+    assert postgres.translate("SELECT ? WHERE b = 'Алло?' AND c = 'it''s ?' AND d = ?") == (
+        "SELECT %s WHERE b = 'Алло?' AND c = 'it''s ?' AND d = %s")
 
 
 @pytest.mark.parametrize("sqlite, pg", [

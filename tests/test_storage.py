@@ -136,11 +136,15 @@ def test_queue_order_head_requeue_and_one_open_dialog(db):
 def test_history_is_the_last_n_oldest_first(db):
     with db.transaction() as tx:
         customer = tx.upsert_customer(Person(5, "Анна"), 5, 0)
-        for i in range(30):
+        for i, body in enumerate([*(f"m{i}" for i in range(30)), "m?", "50%"]):
             tx.add_message(customer_id=customer.id, dialog_id=None, direction="in", author="Анна",
-                           author_user_id=5, content_type="text", body=f"m{i}", file_id=None,
+                           author_user_id=5, content_type="text", body=body, file_id=None,
                            tg_chat_id=5, tg_message_id=i, relayed=True, now=float(i))
-        assert [m.body for m in tx.history(customer.id, 3)] == ["m27", "m28", "m29"]
+        assert [m.body for m in tx.history(customer.id, 3)] == ["m29", "m?", "50%"]
+    # Literals holding ? and % mean the same with and without parameters (PostgreSQL's placeholders are translated).
+    assert db.conn.execute("SELECT COUNT(*) FROM messages WHERE body IN ('m?', '50%')").fetchone()[0] == 2
+    assert db.conn.execute("SELECT COUNT(*) FROM messages WHERE body IN ('m?', '50%') AND customer_id = ?",
+                           (customer.id,)).fetchone()[0] == 2
 
 
 def test_inbox_stores_each_update_once_and_dead_letters_after_three_failures(db):

@@ -114,8 +114,17 @@ def driver_available() -> bool:
 
 @functools.lru_cache(maxsize=4096)
 def translate(sql: str) -> str:
-    """`?` placeholders to psycopg's `%s` (a literal `%` doubled). The SQL never holds `?` in a string literal."""
-    return sql.replace("%", "%%").replace("?", "%s")
+    """`?` placeholders to psycopg's `%s` for a statement run with parameters: every `%` doubled, a `?` inside
+    a string literal ('…?') left as it is."""
+    parts = sql.replace("%", "%%").split("'")
+    return "'".join(part if inside else part.replace("?", "%s") for part, inside in zip(parts, _alternating()))
+
+
+def _alternating():
+    inside = False
+    while True:
+        yield inside
+        inside = not inside
 
 
 class Row(tuple):
@@ -197,9 +206,11 @@ class PgConnection:
 
         if not self.in_transaction:
             self._ready()
+        params = tuple(params)
         try:
             cursor = self.raw.cursor()
-            cursor.execute(translate(sql), tuple(params) or None)
+            # Without parameters psycopg sends the text as it is: nothing to translate.
+            cursor.execute(translate(sql) if params else sql, params or None)
         except psycopg.Error as exc:
             raise _as_sqlite_error(exc, self.where) from None
         return cursor
