@@ -199,6 +199,20 @@ def test_ids_come_back_from_every_insert(db):
         assert tx.held_a_seat(9)
 
 
+@pytest.mark.skipif(not on_postgres(), reason="PostgreSQL's server connection")
+def test_a_connection_the_server_ended_is_opened_again_for_the_next_transaction(db):
+    import psycopg
+
+    pid = db.conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+    with psycopg.connect(db.conn.where.url, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    with pytest.raises(sqlite3.OperationalError):  # the transaction in hand fails and is undone ...
+        with db.transaction() as tx:
+            tx.upsert_customer(Person(5, "Анна"), 5, 1.0)
+    assert db.add_updates([(1, "message", "{}")], 2.0) == 1  # ... the next one runs on a new connection
+    assert db.conn.execute("SELECT pg_backend_pid()").fetchone()[0] != pid
+
+
 @sqlite_only
 def test_instance_lock_is_exclusive_and_dies_with_its_process(tmp_path):
     lock_path = tmp_path / "support.db.lock"

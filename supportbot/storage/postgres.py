@@ -192,7 +192,9 @@ class PgConnection:
     def in_transaction(self) -> bool:
         from psycopg.pq import TransactionStatus
 
-        return not self.raw.closed and self.raw.info.transaction_status != TransactionStatus.IDLE
+        # UNKNOWN is a broken connection: no transaction to undo there; the next statement reconnects.
+        return self.raw.info.transaction_status in (TransactionStatus.INTRANS, TransactionStatus.INERROR,
+                                                    TransactionStatus.ACTIVE)
 
     def _ready(self) -> None:
         # A connection the server dropped is opened again, but only between transactions: inside
