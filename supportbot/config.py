@@ -69,7 +69,7 @@ class Config:
     operator_idle_seconds: float = 0.0
     backup_keep: int = 14
     warnings: tuple[str, ...] = ()  # Russian lines for the owner: odd but not fatal things in .env
-    # DATABASE_URL=postgresql://…: the database; database_path then only places data/ (logs, exports, lock).
+    # DATABASE_URL=postgresql://…: the database; database_path then only places data/ (logs, exports).
     postgres: PostgresUrl | None = None
 
     @property
@@ -158,7 +158,7 @@ def _cut_value(raw: str) -> str:
 
 def parse_database_url(url: str) -> Path:
     """Turn `sqlite:///relative.db` or `sqlite:////abs/path.db` into a path; for PostgreSQL, the default
-    file's path (it only places the data folder: logs, exports, the lock)."""
+    file's path (it only places the data folder: logs, exports)."""
     if is_postgres_url(url):
         return _project_path("./data/support.db")
     prefix = "sqlite:///"
