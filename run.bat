@@ -48,6 +48,18 @@ if errorlevel 1 (
   ".venv\Scripts\python.exe" -m pip install --disable-pip-version-check -q -r requirements.txt || goto :failed
   copy /y requirements.txt ".venv\requirements.installed" >nul
 )
+rem DATABASE_URL=postgresql://... in .env, or a move there (migrate-db): the PostgreSQL driver too.
+if /i "%~1"=="migrate-db" goto :pg_wanted
+if not exist ".env" goto :pg_ready
+findstr /r /i /c:"^ *DATABASE_URL *= *postgres" /c:"^ *DATABASE_URL *= *.postgres" ".env" >nul 2>&1
+if errorlevel 1 goto :pg_ready
+:pg_wanted
+fc /b requirements-postgres.txt ".venv\requirements-postgres.installed" >nul 2>&1
+if not errorlevel 1 goto :pg_ready
+echo Устанавливаю драйвер PostgreSQL ...
+".venv\Scripts\python.exe" -m pip install --disable-pip-version-check -q -r requirements-postgres.txt || goto :failed
+copy /y requirements-postgres.txt ".venv\requirements-postgres.installed" >nul
+:pg_ready
 
 rem "run.bat test" runs the test suite (no .env needed); it exits with pytest's code.
 if /i "%~1"=="test" goto :tests
@@ -119,7 +131,7 @@ exit /b %CODE%
 exit /b %errorlevel%
 
 :tests
-".venv\Scripts\python.exe" -m pip install --disable-pip-version-check -q -r tests\requirements-browser.txt || goto :failed
+".venv\Scripts\python.exe" -m pip install --disable-pip-version-check -q -r tests\requirements-browser.txt -r requirements-postgres.txt || goto :failed
 ".venv\Scripts\python.exe" -m pytest -q
 exit /b %errorlevel%
 

@@ -37,11 +37,22 @@ if ! cmp -s requirements.txt "$stamp"; then
   .venv/bin/python -m pip install --disable-pip-version-check -q -r requirements.txt || exit 1
   cp requirements.txt "$stamp"
 fi
+# DATABASE_URL=postgresql://... in .env, or a move there (migrate-db): the PostgreSQL driver too.
+pg_stamp=.venv/requirements-postgres.installed
+if { [ "${1:-}" = "migrate-db" ] ||
+     { [ -f .env ] && grep -Eiq '^[[:space:]]*DATABASE_URL[[:space:]]*=[[:space:]]*["'"'"']?postgres' .env; }; } &&
+   ! cmp -s requirements-postgres.txt "$pg_stamp"; then
+  echo "Устанавливаю драйвер PostgreSQL ..."
+  .venv/bin/python -m pip install --disable-pip-version-check -q -r requirements-postgres.txt || exit 1
+  cp requirements-postgres.txt "$pg_stamp"
+fi
 
 # ./run.sh test: the test suite (no .env needed), with pytest's exit code.
 if [ "${1:-}" = "test" ]; then
   shift
-  .venv/bin/python -m pip install --disable-pip-version-check -q -r tests/requirements-browser.txt || exit 1
+  # The tests also need the browser driver and the PostgreSQL driver (their tests skip without a browser/server).
+  .venv/bin/python -m pip install --disable-pip-version-check -q -r tests/requirements-browser.txt \
+    -r requirements-postgres.txt || exit 1
   exec .venv/bin/python -m pytest -q "$@"
 fi
 

@@ -13,6 +13,8 @@ USAGE = """Использование (вместо «python -m supportbot» м�
                                   выгрузить переписку в CSV для Excel
   python -m supportbot autostart [on|off]
                                   автозапуск при входе в Windows: включить, выключить, показать
+  python -m supportbot migrate-db --to postgresql://пользователь:пароль@сервер:5432/база
+                                  перенести базу SQLite в пустую базу PostgreSQL
   python -m supportbot faq ТЕКСТ  что бот сделает с этим вопросом: три ближайших ответа FAQ и итог
                                   (--batch: по строке из stdin)
   python -m supportbot faq gaps [--since ГГГГ-ММ-ДД] [--csv ФАЙЛ.csv]
@@ -78,6 +80,10 @@ def main(argv: list[str] | None = None) -> int:
         from .faq import main as faq_main
 
         return faq_main(args[1:])
+    if args and args[0] == "migrate-db":
+        from .migrate_db import cmd_migrate_db
+
+        return cmd_migrate_db(args[1:])
     if args and args[0] in ("check", "backup", "export", "autostart"):
         from . import ops
 

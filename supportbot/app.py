@@ -109,7 +109,7 @@ class Bot:
         self.exit_code = EXIT_OK
         self.inbox_cond = threading.Condition()
         self.client = TelegramClient(config.token, config.api_url, config.protect_content)
-        self.sender = Sender(config.database_path, self.client, rate_per_second=config.send_rate_per_second,
+        self.sender = Sender(config.database, self.client, rate_per_second=config.send_rate_per_second,
                              per_chat_rate=config.send_rate_per_chat)
         self.faq = FaqFile(config.faq_path, **_faq_options(config))
         self.seats = SeatRegistry(config.pins)
@@ -128,7 +128,7 @@ class Bot:
 
     def poll(self) -> None:
         """Long-poll Telegram; commit each batch before its offset is confirmed."""
-        storage = Storage(self.config.database_path)
+        storage = Storage(self.config.database)
         offset: int | None = None
         backoff, outage_since, outage_wall = Backoff(), None, 0.0
         try:
@@ -136,6 +136,8 @@ class Bot:
                 try:
                     updates = self.client.get_updates(offset, self.config.poll_timeout)
                 except Exception as exc:  # noqa: BLE001 - sorted below; the loop must not die
+                    if self.stop.is_set():
+                        break  # stopped while the poll was out (a standby copy taking over answers it with 409)
                     failure = classify(exc)
                     if failure.kind == "conflict":
                         log.error("Этим же токеном уже пользуется другая копия бота (ответ 409). Остановите"
@@ -230,7 +232,7 @@ class Bot:
 
     def process(self) -> None:
         """Apply inbox rows in order until asked to stop; then finish the batch in hand."""
-        storage = Storage(self.config.database_path)
+        storage = Storage(self.config.database)
         self.seats.load(storage.seats())
         next_tick = 0.0
         backoff = 0.0
@@ -373,7 +375,7 @@ class Bot:
 
     def run(self) -> int:
         """Run until a signal or a fatal condition; return the exit code."""
-        storage = Storage(self.config.database_path)
+        storage = Storage(self.config.database)
         self.sender.on_database_error = self._database_broken
         if not self._decide_topics(storage):
             storage.close()
@@ -390,7 +392,7 @@ class Bot:
         for thread in threads:
             thread.start()
         panel = start_panel(self.config, self.wake_processor)
-        log.info("supportbot started: %d seats, database %s", len(self.config.pins), self.config.database_path)
+        log.info("supportbot started: %d seats, database %s", len(self.config.pins), self.config.database)
         next_backup = 0.0
         while not self.stop.wait(0.5):  # a timed wait keeps Ctrl+C responsive on Windows
             if not all(t.is_alive() for t in threads + self.sender.threads) and not self.stop.is_set():
@@ -494,6 +496,10 @@ def run(config: Config) -> int:
     setup_logging(config)
     for warning in config.warnings:
         log.warning(warning)
+    if config.postgres is not None:  # no file lock: copies share the database as active and standby
+        from .active import run_active_or_standby
+
+        return run_active_or_standby(config)
     lock = InstanceLock(config.database_path.with_name(config.database_path.name + ".lock"))
     if not lock.acquire():
         log.error("Бот уже запущен с этой базой данных (%s): второй экземпляр не запускается. Закройте лишнее"
@@ -522,7 +528,7 @@ def run(config: Config) -> int:
 def open_database_problem(config: Config) -> str | None:
     """Open (create, migrate) the database once; the owner's one line if the file is damaged, else None."""
     try:
-        Storage(config.database_path).close()
+        Storage(config.database).close()
     except sqlite3.Error as exc:
         if not database_damaged(exc):
             raise

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import texts
 from .schedule import Schedule, ScheduleError, parse_schedule
+from .storage.postgres import DRIVER_HINT, PostgresUrl, driver_available, is_postgres_url
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -74,9 +75,16 @@ class Config:
     report_time: tuple[int, int] | None = (20, 0)  # (hour, minute) in the shop's zone; None: no daily report
     report_chat_ids: tuple[int, ...] = ()
     warnings: tuple[str, ...] = ()  # Russian lines for the owner: odd but not fatal things in .env
+    # DATABASE_URL=postgresql://…: the database; database_path then only places data/ (logs, exports).
+    postgres: PostgresUrl | None = None
 
-    def __repr__(self) -> str:  # never print the token or the PINs
-        return f"Config(database_path={self.database_path!s}, seats={len(self.pins)})"
+    @property
+    def database(self) -> Path | PostgresUrl:
+        """What Storage opens: the SQLite file, or the PostgreSQL database when DATABASE_URL names one."""
+        return self.postgres or self.database_path
+
+    def __repr__(self) -> str:  # never print the token, the PINs or a database password
+        return f"Config(database={self.database!s}, seats={len(self.pins)})"
 
 
 def topics_mode(setting: str, has_topics_enabled: bool) -> bool | None:
@@ -102,6 +110,7 @@ def load_config(env: Mapping[str, str] | None = None, env_file: Path | None = No
         token=token,
         pins=_parse_pins(get.required("OPERATOR_PINS")),
         database_path=parse_database_url(get.text("DATABASE_URL", "sqlite:///./data/support.db")),
+        postgres=parse_postgres_url(get.text("DATABASE_URL", "")),
         operator_chat_limit=get.integer("OPERATOR_CHAT_LIMIT", 3, low=1, high=50),
         history_limit=get.integer("HISTORY_LIMIT", 20, low=1, high=200),
         greeting=get.text("AUTO_REPLY_GREETING", texts.GREETING),
@@ -190,11 +199,28 @@ def _cut_value(raw: str) -> str:
 
 
 def parse_database_url(url: str) -> Path:
-    """Turn `sqlite:///relative.db` or `sqlite:////abs/path.db` into a path."""
+    """Turn `sqlite:///relative.db` or `sqlite:////abs/path.db` into a path; for PostgreSQL, the default
+    file's path (it only places the data folder: logs, exports)."""
+    if is_postgres_url(url):
+        return _project_path("./data/support.db")
     prefix = "sqlite:///"
     if not url.startswith(prefix) or len(url) == len(prefix):
-        raise ConfigError("DATABASE_URL", "ожидается sqlite:///./data/support.db или sqlite:////полный/путь.db")
+        raise ConfigError("DATABASE_URL", "ожидается sqlite:///./data/support.db, sqlite:////полный/путь.db"
+                                          " или postgresql://пользователь:пароль@сервер:5432/база")
     return _project_path(url[len(prefix):])
+
+
+def parse_postgres_url(url: str) -> PostgresUrl | None:
+    """The PostgreSQL database a DATABASE_URL names (None for SQLite); ConfigError without the driver."""
+    if not is_postgres_url(url):
+        return None
+    try:
+        where = PostgresUrl.parse(url)
+    except ValueError:
+        raise ConfigError("DATABASE_URL", "ожидается postgresql://пользователь:пароль@сервер:5432/база") from None
+    if not driver_available():
+        raise ConfigError("DATABASE_URL", DRIVER_HINT)
+    return where
 
 
 def _project_path(value: str) -> Path:

@@ -105,6 +105,8 @@ def newer_database_line(path: Path, version: int) -> str:
 
 
 def _check_database(config: Config) -> tuple[bool, str]:
+    if config.postgres is not None:
+        return _check_postgres(config.postgres)
     path = config.database_path
     if not path.exists():
         return True, f"База данных: файла ещё нет, бот создаст его при первом запуске ({path})"
@@ -120,6 +122,35 @@ def _check_database(config: Config) -> tuple[bool, str]:
     if result != "ok":
         return False, damaged_database_line(path, result.splitlines()[0])
     return True, f"База данных: в порядке, {_megabytes(path.stat().st_size)} ({path})"
+
+
+def _check_postgres(where: storage.PostgresUrl) -> tuple[bool, str]:
+    """The database line of `check` on PostgreSQL: server, its version, the schema version."""
+    try:
+        version, schema, active = storage.postgres_status(where)
+    except sqlite3.Error as exc:
+        return False, (f"База данных PostgreSQL на {where.server} недоступна ({where.redact(str(exc).splitlines()[0])})."
+                       " Проверьте, что сервер запущен, и адрес, пользователя и пароль в DATABASE_URL.")
+    known = len(storage.MIGRATIONS)
+    if schema > known:
+        return False, (f"База данных PostgreSQL {where.dbname} на {where.server} создана более новой версией бота"
+                       f" (схема {schema}, эта версия знает {known}): установите новую версию бота.")
+    state = "таблиц ещё нет, бот создаст их при первом запуске" if schema == 0 else f"схема {schema} из {known}"
+    copy = f"активная копия бота: {active}" if active else "активной копии бота сейчас нет"
+    return True, f"База данных: PostgreSQL {version} на {where.server}, база {where.dbname}, {state}; {copy}"
+
+
+def pg_dump_lines(where: storage.PostgresUrl, now: datetime) -> list[str]:
+    """What `backup` says on PostgreSQL: the server's owner backs it up; the pg_dump command for a copy by hand."""
+    dump = f"supportbot-{_local(now).strftime(STAMP_FORMAT)}.dump"
+    return [
+        f"База данных — PostgreSQL ({where.dbname} на {where.server}): её резервные копии делает тот, кто отвечает"
+        " за сервер PostgreSQL; бот сам копий не делает.",
+        "Копия вручную (pg_dump входит в PostgreSQL; пароль он спросит сам):",
+        f'  pg_dump --format=custom --file={dump} --dbname="{where.without_password()}"',
+        "Восстановление в пустую базу:",
+        f'  pg_restore --no-owner --dbname="{where.without_password()}" {dump}',
+    ]
 
 
 def _check_telegram(config: Config) -> tuple[bool, str]:
@@ -208,7 +239,7 @@ def _config_with_database(nothing_to_do: str) -> Config | int:
     config = _config_or_none()
     if config is None:
         return EXIT_USAGE
-    if not config.database_path.is_file():
+    if config.postgres is None and not config.database_path.is_file():
         print(f"{nothing_to_do}: файла базы данных ещё нет ({config.database_path}). Запустите бота хотя бы раз"
               " или проверьте DATABASE_URL в .env.", file=sys.stderr)
         return EXIT_FAILED
@@ -222,6 +253,9 @@ def cmd_backup(argv: list[str]) -> int:
     config = _config_with_database("Копировать нечего")
     if isinstance(config, int):
         return config
+    if config.postgres is not None:
+        print("\n".join(pg_dump_lines(config.postgres, datetime.now())))
+        return EXIT_OK
     try:
         path = make_backup(config, datetime.now())
     except (sqlite3.Error, OSError) as exc:
@@ -240,8 +274,8 @@ def maybe_backup(config: Config, now: datetime) -> Path | None:
     fails; the caller logs it and tries again later.
     """
     now = _local(now)
-    if not config.database_path.is_file():
-        return None
+    if config.postgres is not None or not config.database_path.is_file():
+        return None  # PostgreSQL is backed up by its server's owner (`backup` prints the pg_dump command)
     # A backup "from the future" (the clock was wrong then) does not count as fresh.
     if any(now - BACKUP_EVERY < taken <= now for taken, _ in list_backups(config)):
         return None
@@ -338,7 +372,7 @@ def cmd_export(argv: list[str]) -> int:
     try:
         customer_id = None
         if client is not None:
-            customer_id = storage.find_customer_id(config.database_path, client)
+            customer_id = storage.find_customer_id(config.database, client)
             if customer_id is None:
                 print(f"Покупатель {client} не найден (нужен его номер, как #3, или Telegram id).", file=sys.stderr)
                 return EXIT_FAILED
@@ -350,7 +384,7 @@ def cmd_export(argv: list[str]) -> int:
             out.parent.mkdir(parents=True, exist_ok=True)
         # Times are the shop's: TIMEZONE when set, else the PC's own zone.
         since_ts = since.replace(tzinfo=config.timezone).timestamp() if since else None
-        rows = storage.export_rows(config.database_path, customer_id, since_ts)
+        rows = storage.export_rows(config.database, customer_id, since_ts)
         count = write_export(out, rows, config.timezone)
     except PermissionError as exc:
         print(f"Не удалось записать файл {out}: {describe_error(exc)}. Если он открыт в Excel, закройте его и"

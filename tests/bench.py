@@ -332,19 +332,27 @@ def run_history(size: Sizes, runs: int) -> dict:
         operator = api.user(OPERATOR_ID_BASE + 1, "Ольга")
         pin_list = pins(2)
         bot = make_bot(tmp, api, pin_list=pin_list)
+        if bot.postgres is not None:  # SUPPORTBOT_TEST_DB=postgresql: the same history, moved as migrate-db does
+            from supportbot.storage.transfer import copy_sqlite_to_postgres
+
+            started = time.monotonic()
+            copy_sqlite_to_postgres(db_path, bot.postgres)
+            log(f"copied into PostgreSQL in {time.monotonic() - started:.1f} s")
         try:
             found["cold_startup"] = start_bot(bot)
             for user_id in seeded["queued_user_ids"]:  # the fake must know their chats, as Telegram would
                 api.send_text(api.user(user_id, "Ждущий"), "я всё ещё жду")
             login_operators(api, bot, [operator], pin_list)
-            api.wait_for(lambda: "database backed up" in bot.output(), timeout=300, what="the day's backup")
+            if bot.postgres is None:  # PostgreSQL is backed up by its server's owner
+                api.wait_for(lambda: "database backed up" in bot.output(), timeout=300, what="the day's backup")
             wait_settled(bot, 180)
         finally:
             stop_bot(bot)
         log(f"first start (backup due): {found['cold_startup']:.2f} s to the first getUpdates")
         ref = seeded["heavy_customer"]
+        database = bot.postgres  # None: the file in tmp, as before
         for number in range(1, runs + 1):
-            bot = make_bot(tmp, api, pin_list=pin_list)
+            bot = make_bot(tmp, api, pin_list=pin_list, database=database)
             try:
                 startup = start_bot(bot)
                 wait_settled(bot, 120)
@@ -517,4 +525,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from tests import databases
+
+    try:  # SUPPORTBOT_TEST_DB=postgresql: the bot runs on PostgreSQL, in a database dropped at the end
+        sys.exit(main())
+    finally:
+        databases.end_session()

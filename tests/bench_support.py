@@ -131,15 +131,17 @@ def pins(count: int) -> list[str]:
     return [f"{1000 + n:04d}" for n in range(1, count + 1)]
 
 
-def make_bot(workdir: Path, api: BenchTelegram, *, pin_list: Sequence[str], **settings: str) -> BotProcess:
-    """A bot process with the bot's own defaults unless `settings` say otherwise.
+def make_bot(workdir: Path, api: BenchTelegram, *, pin_list: Sequence[str], database=None,
+             **settings: str) -> BotProcess:
+    """A bot process with the bot's own defaults unless `settings` say otherwise; `database`: the PostgreSQL
+    database of an earlier bot (SUPPORTBOT_TEST_DB=postgresql), None for a fresh one.
 
     BotProcess (the tests' runner) raises SEND_RATE_PER_SECOND to 1000; a benchmark of the
     defaults must put 25 back.
     """
     env = {"SEND_RATE_PER_SECOND": "25", "LOG_LEVEL": "INFO"}
     env.update(settings)
-    return BotProcess(workdir, api, pins=",".join(pin_list), **env)
+    return BotProcess(workdir, api, pins=",".join(pin_list), database=database, **env)
 
 
 def start_bot(bot: BotProcess, timeout: float = 30.0) -> float:

@@ -1,4 +1,7 @@
-"""Runs the real bot (`python -m supportbot`) as a child process against the fake Bot API."""
+"""Runs the real bot (`python -m supportbot`) as a child process against the fake Bot API.
+
+Its database is a file in the work folder, or a fresh PostgreSQL schema with SUPPORTBOT_TEST_DB=postgresql
+(tests/databases.py); `query` reads either."""
 from __future__ import annotations
 
 import os
@@ -8,6 +11,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from supportbot.storage import PostgresUrl, open_database
+from tests.databases import fresh_database
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -15,11 +21,14 @@ class BotProcess:
     """One bot process with its own database and settings; start, stop, kill, restart."""
 
     def __init__(self, workdir: Path, api, *, pins: str = "1111,2222", project_dir: Path = PROJECT_DIR,
-                 **settings: str):
+                 database: PostgresUrl | None = None, **settings: str):
         self.workdir = workdir
+        workdir.mkdir(parents=True, exist_ok=True)
         self.api = api
         self.project_dir = project_dir
         self.db_path = workdir / "support.db"
+        where = database or fresh_database(workdir)  # a database given: another copy of the same bot
+        self.postgres = where if isinstance(where, PostgresUrl) else None
         self.log_path = workdir / "bot-output.txt"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "OPERATOR_", "AUTO_REPLY"))}
         self.env.update({
@@ -29,7 +38,7 @@ class BotProcess:
             "TELEGRAM_BOT_TOKEN": api.token,
             "TELEGRAM_API_URL": api.base_url,
             "OPERATOR_PINS": pins,
-            "DATABASE_URL": "sqlite:///" + str(self.db_path),
+            "DATABASE_URL": self.postgres.url if self.postgres else "sqlite:///" + str(self.db_path),
             "FAQ_PATH": str(project_dir / "data" / "faq.csv"),
             "SEND_RATE_PER_SECOND": "1000",
             "LOG_LEVEL": "INFO",
@@ -81,6 +90,12 @@ class BotProcess:
 
     def query(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
         """Read the bot's database (a separate read-only connection)."""
+        if self.postgres is not None:
+            conn = open_database(self.postgres)
+            try:
+                return conn.execute(sql, params).fetchall()
+            finally:
+                conn.close()
         conn = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=10)
         conn.row_factory = sqlite3.Row
         try:

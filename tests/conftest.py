@@ -67,3 +67,10 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Drop the session's PostgreSQL database, if one was made (tests/databases.py)."""
+    from tests import databases
+
+    databases.end_session()

@@ -24,8 +24,9 @@ from supportbot.config import Config
 from supportbot.faq import FaqMatcher, load_faq
 from supportbot.handlers import Context, SeatRegistry
 from supportbot.sender import Sender
-from supportbot.storage import Storage
+from supportbot.storage import PostgresUrl, Storage
 from supportbot.telegram import NewTopic, dumps, update_kind
+from tests.databases import fresh_database
 
 START = 1_764_576_000.0  # 2025-12-01 08:00 UTC; the shop is open all day unless working_hours says otherwise
 PINS = ("1111", "2222", "3333")
@@ -425,7 +426,9 @@ class Shop:
         self.topic_threads: dict = {}  # the sender's memory of thread ids not yet written (always written here)
         overrides.setdefault("faq_path", Path(__file__).resolve().parent.parent / "data" / "faq.csv")
         overrides.setdefault("report_time", None)  # a test of the daily report sets its time
-        self.config = Config(token="1234:test", pins=pins, database_path=Path(tmp_path) / "support.db", **overrides)
+        where = fresh_database(tmp_path)
+        self.config = Config(token="1234:test", pins=pins, database_path=Path(tmp_path) / "support.db",
+                             postgres=where if isinstance(where, PostgresUrl) else None, **overrides)
         self.now = start
         self.telegram = FakeTelegram()
         self.faq = _faq(self.config.faq_path)
@@ -479,7 +482,7 @@ class Shop:
         self.telegram.rejecting.add(who.id if isinstance(who, Person) else who)
 
     def _start(self) -> None:
-        self.storage = Storage(self.config.database_path)
+        self.storage = Storage(self.config.database)
         self.seats = SeatRegistry(self.config.pins)
         self.sent_ids: dict[int, int | None] = {}  # the sender's memory, lost with the process
         with self.storage.transaction() as tx:

@@ -159,14 +159,8 @@ def test_sigterm_exits_within_five_seconds_and_keeps_the_outbox(api, make_bot):
 def test_crashes_at_random_moments_lose_nothing_and_apply_nothing_twice(api, make_bot, seed):
     rng = random.Random(seed)
     # Per-chat pacing raised so that a few hundred relays to two operators take seconds, not minutes.
-    bot = make_bot(OPERATOR_CHAT_LIMIT="3", SEND_RATE_PER_CHAT="50", FLOOD_MAX_MESSAGES="1000").start()
-    operators = [api.user(900, "Ольга"), api.user(901, "Павел")]
-    login(api, operators[0], "1111")
-    login(api, operators[1], "2222")
-    customers = [api.user(5000 + i, f"К{i}") for i in range(6)]
-    for c in customers:
-        api.send_text(c, f"{c['first_name']} начало")
-    bot.wait_processed()
+    bot = make_bot(**BUSY_SHOP).start()
+    operators, customers = open_shop(api, bot)
 
     stop = threading.Event()
     kills = []
@@ -177,22 +171,15 @@ def test_crashes_at_random_moments_lose_nothing_and_apply_nothing_twice(api, mak
             kills.append(time.monotonic())
             bot.start()
 
-    sent_by_customers = {c["id"]: [] for c in customers}
-    sent_by_operators = []
+    talk = Talk(api, customers, operators)
     thread = threading.Thread(target=killer)
     thread.start()
     try:
-        for round_ in range(200):
-            if round_ >= 20 and len(kills) >= 3:  # on a loaded machine restarts are slow: write until 3 kills
+        talk.rounds(range(20))
+        for round_ in range(20, 200):  # on a loaded machine restarts are slow: go on until 3 kills happened
+            if len(kills) >= 3:
                 break
-            for c in customers:
-                text = f"{c['first_name']} #{round_}"
-                api.send_text(c, text)
-                sent_by_customers[c["id"]].append(text)
-            for op in operators:
-                message = api.send_text(op, f"{op['first_name']} ответ #{round_}")
-                sent_by_operators.append((op["id"], message["message_id"]))
-            time.sleep(0.25)  # people type at a human pace; the killer works meanwhile
+            talk.rounds([round_])
     finally:
         stop.set()
         thread.join()
@@ -200,7 +187,53 @@ def test_crashes_at_random_moments_lose_nothing_and_apply_nothing_twice(api, mak
         bot.start()
     bot.wait_processed(timeout=120)
     assert len(kills) >= 3
+    duplicates = talk.check(bot)
+    print(f"kills={len(kills)} duplicates={duplicates}")
+    assert duplicates <= len(kills) * 4  # at most the calls in flight at each kill
 
+
+BUSY_SHOP = {"OPERATOR_CHAT_LIMIT": "3", "SEND_RATE_PER_CHAT": "50", "FLOOD_MAX_MESSAGES": "1000"}
+
+
+def open_shop(api, bot) -> tuple[list[dict], list[dict]]:
+    """Two operators logged in, six customers who have written once (three dialogs each): (operators, customers)."""
+    operators = [api.user(900, "Ольга"), api.user(901, "Павел")]
+    login(api, operators[0], "1111")
+    login(api, operators[1], "2222")
+    customers = [api.user(5000 + i, f"К{i}") for i in range(6)]
+    for c in customers:
+        api.send_text(c, f"{c['first_name']} начало")
+    bot.wait_processed()
+    return operators, customers
+
+
+class Talk:
+    """Customers and operators writing at a human pace; afterwards, every transcript checked."""
+
+    def __init__(self, api, customers, operators):
+        self.api, self.customers, self.operators = api, customers, operators
+        self.sent_by_customers = {c["id"]: [] for c in customers}
+        self.sent_by_operators = []
+
+    def rounds(self, numbers) -> None:
+        """Each customer writes once and each operator answers once per round."""
+        for round_ in numbers:
+            for c in self.customers:
+                text = f"{c['first_name']} #{round_}"
+                self.api.send_text(c, text)
+                self.sent_by_customers[c["id"]].append(text)
+            for op in self.operators:
+                message = self.api.send_text(op, f"{op['first_name']} ответ #{round_}")
+                self.sent_by_operators.append((op["id"], message["message_id"]))
+            time.sleep(0.25)  # people type at a human pace; the killer works meanwhile
+
+    def check(self, bot) -> int:
+        """Assert nothing was lost, reordered or applied twice; return how many messages arrived twice."""
+        return _check_transcripts(self.api, bot, self.customers, self.operators, self.sent_by_customers,
+                                  self.sent_by_operators)
+
+
+def _check_transcripts(api, bot, customers, operators, sent_by_customers, sent_by_operators) -> int:
     duplicates = 0
     operator_texts = [t for op in operators for t in texts_in(api, op)]
     for customer_id, sent in sent_by_customers.items():
@@ -229,8 +262,7 @@ def test_crashes_at_random_moments_lose_nothing_and_apply_nothing_twice(api, mak
     duplicates += sum(len(v) - 1 for v in copies.values())
     refused = bot.query("SELECT COUNT(*) FROM outbox WHERE status = 'failed'")[0][0]
     assert refused == 0
-    print(f"kills={len(kills)} duplicates={duplicates}")
-    assert duplicates <= len(kills) * 4  # at most the calls in flight at each kill
+    return duplicates
 
 
 def test_429_on_several_chats_at_once_pauses_all_sending(api, make_bot):

@@ -14,6 +14,7 @@ from supportbot.pacing import relay_of as _relay
 from supportbot.sender import Sender
 from supportbot.storage import OutboxRow, Storage
 from supportbot.telegram import Backoff, NewTopic
+from tests.databases import fresh_database
 
 OPERATOR_CHAT = 900
 
@@ -110,7 +111,7 @@ def run_sender(db, client, until) -> list[tuple]:
 
 
 def test_a_rejected_token_leaves_every_row_waiting_until_it_is_accepted(tmp_path):
-    db = tmp_path / "support.db"
+    db = fresh_database(tmp_path)
     queue_relays(db, ["один"])
     client = FakeClient(lambda n, _payload: api_error(401, "Unauthorized") if n <= 4 else None)
     rows = run_sender(db, client, until=lambda calls: len(calls) >= 5)
@@ -118,7 +119,7 @@ def test_a_rejected_token_leaves_every_row_waiting_until_it_is_accepted(tmp_path
 
 
 def test_a_waiting_customers_texts_go_as_one_message_that_every_row_answers_to(tmp_path):
-    db = tmp_path / "support.db"
+    db = fresh_database(tmp_path)
     queue_relays(db, ["один", "два", "три"])
     client = FakeClient(lambda n, _payload: None)
     rows = run_sender(db, client, until=lambda calls: len(calls) >= 1)
@@ -127,7 +128,7 @@ def test_a_waiting_customers_texts_go_as_one_message_that_every_row_answers_to(t
 
 
 def test_a_refused_combined_message_is_sent_again_one_row_at_a_time(tmp_path):
-    db = tmp_path / "support.db"
+    db = fresh_database(tmp_path)
     queue_relays(db, ["один", "два", "три"])
     client = FakeClient(lambda n, _payload: api_error(400, "Bad Request: message is too long") if n == 1 else None)
     rows = run_sender(db, client, until=lambda calls: len(calls) >= 4)

@@ -1,7 +1,10 @@
 """End to end: groups, restarts of the real process, signals, settings, logs (seats: test_shop_flow.py)."""
 from __future__ import annotations
 
+import pytest
+
 from tests.botproc import BotProcess
+from tests.databases import on_postgres
 from tests.fakegram import FakeTelegram
 from tests.test_flow import login, relayed_texts, texts_in, wait_text
 
@@ -50,6 +53,7 @@ def test_sigterm_stops_cleanly(api, bot):
     assert "supportbot stopped" in bot.output()
 
 
+@pytest.mark.skipif(on_postgres(), reason="on PostgreSQL a second copy waits as standby (tests/test_standby.py)")
 def test_second_copy_on_the_same_database_is_refused(api, bot, make_bot):
     second = make_bot()
     assert second.run_to_exit() == 3
@@ -66,6 +70,7 @@ def test_bad_settings_stop_the_start_with_one_line(api, make_bot):
         assert "Traceback" not in bot.output()
 
 
+@pytest.mark.skipif(on_postgres(), reason="on PostgreSQL the log is in the project's data folder, not the test's")
 def test_logs_never_hold_the_token_and_hold_pins_and_messages_only_at_debug(tmp_path):
     with FakeTelegram(token="5555:AAH-secret-token-value") as api:
         _check_logs(api, tmp_path)

@@ -6,8 +6,12 @@ Storage method is one transaction; `Storage.transaction()` yields a Tx whose
 methods run inside one caller-held transaction (the processor's group commit).
 Times are integer or real Unix seconds, UTC.
 
-Modules: `schema` (migrations, `atomic`), `rows` (records), `queues` (inbox, outbox,
-dead letters), `records` (customers, dialogs, messages), `operators` (seats, logins, held messages), `files` (lock, backup, export).
+The database is an SQLite file (a Path) or PostgreSQL (a `PostgresUrl`); the same queries run on
+both, `?` placeholders translated for PostgreSQL in `postgres.translate` alone.
+
+Modules: `schema` (migrations, `atomic`), `postgres` (the PostgreSQL connection), `rows` (records),
+`queues` (inbox, outbox, dead letters), `records` (customers, dialogs, messages), `operators` (seats,
+logins, held messages), `files` (lock, backup, export).
 """
 from __future__ import annotations
 
@@ -16,28 +20,33 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from .files import ExportRow, InstanceLock, backup_to, export_rows, find_customer_id, integrity_check
+from .files import ExportRow, InstanceLock, backup_to, export_rows, find_customer_id, integrity_check, postgres_status
 from .queues import INBOX_MAX_ATTEMPTS, QueueStorage, QueueTx
 from .operators import OperatorRecords, SeatRecords
 from .panel import PanelRecords
 from .records import CustomerRecords, DialogRecords, MessageRecords
 from .rows import Customer, Dialog, HeldMessage, InboxRow, OutboxRow, SeatRow, StoredMessage
-from .schema import MIGRATIONS, NewerSchema, atomic, connect, migrate
+from .postgres import PostgresUrl
+from .schema import MIGRATIONS, NewerSchema, atomic, connect, migrate, open_database, schema_version
 
 __all__ = [
     "Storage", "Tx", "Customer", "Dialog", "HeldMessage", "InboxRow", "OutboxRow", "SeatRow", "StoredMessage", "ExportRow",
-    "InstanceLock", "backup_to", "export_rows", "find_customer_id", "integrity_check", "INBOX_MAX_ATTEMPTS",
-    "MIGRATIONS", "NewerSchema", "atomic", "connect", "migrate",
+    "InstanceLock", "backup_to", "postgres_status", "export_rows", "find_customer_id", "integrity_check", "INBOX_MAX_ATTEMPTS",
+    "MIGRATIONS", "NewerSchema", "atomic", "connect", "migrate", "open_database", "schema_version", "PostgresUrl",
 ]
 
 
 class Storage(QueueStorage):
     """One thread's connection to the bot's database."""
 
-    def __init__(self, path: Path, *, synchronous: str = "FULL"):
-        self.path = path
-        self.conn = connect(path, synchronous=synchronous)
-        migrate(self.conn)
+    def __init__(self, where: Path | PostgresUrl, *, synchronous: str = "FULL"):
+        self.path = where
+        self.conn = open_database(where, synchronous=synchronous)
+        try:
+            migrate(self.conn)
+        except BaseException:
+            self.conn.close()
+            raise
 
     def close(self) -> None:
         """Close the connection."""

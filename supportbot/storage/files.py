@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from . import postgres
+from .postgres import PostgresUrl
+
 class InstanceLock:
     """Only one bot per database: an exclusive SQLite lock on a side file.
 
@@ -55,8 +58,10 @@ class ExportRow:
     body: str | None
 
 
-def _open_existing(path: Path) -> sqlite3.Connection:
-    """Open an existing database file; FileNotFoundError instead of creating an empty one."""
+def _open_existing(path: Path | PostgresUrl):
+    """Open an existing database file (or a PostgreSQL database); FileNotFoundError instead of creating an empty one."""
+    if isinstance(path, PostgresUrl):
+        return postgres.connect(path)
     if not path.is_file():
         raise FileNotFoundError(f"no database file at {path}")
     # mode=rw: a mistyped DATABASE_URL must not leave an empty database behind.
@@ -91,7 +96,7 @@ def backup_to(src_path: Path, dest_path: Path) -> None:
         src.close()
 
 
-def find_customer_id(path: Path, ref: int) -> int | None:
+def find_customer_id(path: Path | PostgresUrl, ref: int) -> int | None:
     """Return the customer's short number, given it or their Telegram id; None if unknown."""
     conn = _open_existing(path)
     try:
@@ -104,7 +109,7 @@ def find_customer_id(path: Path, ref: int) -> int | None:
     return row[0]
 
 
-def export_rows(path: Path, customer_id: int | None = None, since: float | None = None) -> Iterator[ExportRow]:
+def export_rows(path: Path | PostgresUrl, customer_id: int | None = None, since: float | None = None) -> Iterator[ExportRow]:
     """Yield stored messages with their customer, in order, from one snapshot; optionally one customer's
     and only those at or after `since` (Unix seconds)."""
     where, params = [], []
@@ -122,8 +127,22 @@ def export_rows(path: Path, customer_id: int | None = None, since: float | None 
     )
     conn = _open_existing(path)
     try:
-        conn.execute("BEGIN")  # one snapshot while the bot keeps writing
+        # One snapshot while the bot keeps writing.
+        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ" if isinstance(path, PostgresUrl) else "BEGIN")
         for row in conn.execute(sql, params):
             yield ExportRow(**dict(row))
+    finally:
+        conn.close()
+
+
+def postgres_status(where: PostgresUrl) -> tuple[str, int, str | None]:
+    """The server's version (e.g. "15.4"), the database's schema version, and where the active copy of the bot
+    runs (None: no copy is active); sqlite3.OperationalError if the server cannot be reached."""
+    from .schema import schema_version
+
+    conn = postgres.connect(where)
+    try:
+        version = conn.execute("SHOW server_version").fetchone()[0].split()[0]
+        return version, schema_version(conn), postgres.active_copy(conn)
     finally:
         conn.close()

@@ -100,12 +100,11 @@ class OperatorRecords:
                      file_id: str | None, tg_chat_id: int, tg_message_id: int, media_group_id: str | None,
                      now: float) -> int:
         """Keep an operator's message that was not sent; return its id."""
-        cur = self.conn.execute(
+        return self.conn.execute(
             "INSERT INTO held_messages (seat, tg_user_id, author, content_type, body, file_id, tg_chat_id,"
-            " tg_message_id, media_group_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " tg_message_id, media_group_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (seat, tg_user_id, author, content_type, body, file_id, tg_chat_id, tg_message_id, media_group_id, now),
-        )
-        return cur.lastrowid
+        ).fetchone()[0]
 
     def held_group(self, held_id: int) -> list[HeldMessage]:
         """A held message and, for an album, its other held parts, in order; empty once sent or dropped."""
@@ -139,7 +138,7 @@ class OperatorRecords:
         return self.conn.execute("SELECT COUNT(*) FROM login_attempts WHERE at >= ?", (since,)).fetchone()[0]
 
     def remember_operator(self, user_id: int) -> None:
-        self.conn.execute("INSERT OR IGNORE INTO operator_accounts (tg_user_id) VALUES (?)", (user_id,))
+        self.conn.execute("INSERT INTO operator_accounts (tg_user_id) VALUES (?) ON CONFLICT DO NOTHING", (user_id,))
 
     def held_a_seat(self, user_id: int) -> bool:
         return self.conn.execute("SELECT 1 FROM operator_accounts WHERE tg_user_id = ?", (user_id,)).fetchone() \

@@ -22,28 +22,30 @@ class QueueStorage:
     def add_updates(self, updates: list[tuple[int, str, str]], now: float) -> int:
         """Store raw updates (update_id, kind, json) once each; return how many were new."""
         with self.transaction():
-            before = self.conn.total_changes
-            self.conn.executemany(
-                "INSERT OR IGNORE INTO inbox (update_id, kind, payload, received_at) VALUES (?, ?, ?, ?)",
-                [(uid, kind, payload, now) for uid, kind, payload in updates],
+            return sum(
+                self.conn.execute(
+                    "INSERT INTO inbox (update_id, kind, payload, received_at) VALUES (?, ?, ?, ?)"
+                    " ON CONFLICT DO NOTHING",
+                    (uid, kind, payload, now),
+                ).rowcount
+                for uid, kind, payload in updates
             )
-            return self.conn.total_changes - before
 
     def set_aside_updates(self, updates: list[tuple[int, str, str, str]], now: float) -> None:
         """Keep updates that could not be stored as received (update_id, kind, storable text, error): each
         becomes an inbox row marked dead plus a dead letter, once per update_id."""
         with self.transaction():
             for update_id, kind, payload, error in updates:
-                cur = self.conn.execute(
-                    "INSERT OR IGNORE INTO inbox (update_id, kind, payload, status, last_error, received_at)"
-                    " VALUES (?, ?, ?, 'dead', ?, ?)",
+                stored = self.conn.execute(
+                    "INSERT INTO inbox (update_id, kind, payload, status, last_error, received_at)"
+                    " VALUES (?, ?, ?, 'dead', ?, ?) ON CONFLICT DO NOTHING RETURNING id",
                     (update_id, kind, payload, error, now),
-                )
-                if cur.rowcount:
+                ).fetchone()
+                if stored is not None:
                     self.conn.execute(
                         "INSERT INTO dead_letters (inbox_id, update_id, payload, error, created_at)"
                         " VALUES (?, ?, ?, ?, ?)",
-                        (cur.lastrowid, update_id, payload, error, now),
+                        (stored[0], update_id, payload, error, now),
                     )
 
     def new_inbox(self, limit: int) -> list[InboxRow]:
@@ -179,11 +181,11 @@ class QueueTx:
                 customer_id: int | None = None) -> int:
         """Queue an action for the sender, committed with the state change that caused it; return its id."""
         payload = {k: v for k, v in vars(action).items() if k != "chat_id"}
-        cur = self.conn.execute(
+        outbox_id = self.conn.execute(
             "INSERT INTO outbox (chat_id, kind, payload, message_id, customer_id, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
             (action.chat_id, type(action).__name__, json.dumps(payload, ensure_ascii=False), message_id,
              customer_id, now),
-        )
+        ).fetchone()[0]
         self.enqueued += 1
-        return cur.lastrowid
+        return outbox_id

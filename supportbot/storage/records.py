@@ -14,14 +14,22 @@ class CustomerRecords:
     # --- customers --------------------------------------------------------------
 
     def upsert_customer(self, person: Person, chat_id: int, now: float) -> Customer:
-        """Create the customer on first contact, refresh their names later."""
-        self.conn.execute(
-            "INSERT INTO customers (tg_user_id, chat_id, first_name, last_name, username, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (tg_user_id) DO UPDATE SET chat_id = excluded.chat_id, first_name = excluded.first_name,"
-            " last_name = excluded.last_name, username = excluded.username, unreachable = 0",
-            (person.user_id, chat_id, person.first_name, person.last_name, person.username, now),
-        )
+        """Create the customer on first contact, refresh their names later.
+
+        An UPDATE first, not INSERT … ON CONFLICT: on PostgreSQL a conflicting insert still takes a number
+        from the sequence, and customers' short numbers (#2) are shown to operators without gaps.
+        """
+        updated = self.conn.execute(
+            "UPDATE customers SET chat_id = ?, first_name = ?, last_name = ?, username = ?, unreachable = 0"
+            " WHERE tg_user_id = ?",
+            (chat_id, person.first_name, person.last_name, person.username, person.user_id),
+        ).rowcount
+        if not updated:
+            self.conn.execute(
+                "INSERT INTO customers (tg_user_id, chat_id, first_name, last_name, username, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (person.user_id, chat_id, person.first_name, person.last_name, person.username, now),
+            )
         return self._customer("tg_user_id = ?", person.user_id)
 
     def _customer(self, where: str, value: int) -> Customer | None:
@@ -92,11 +100,12 @@ class DialogRecords:
     def create_dialog(self, customer_id: int, now: float) -> Dialog:
         """Open a new dialog for the customer, at the tail of the queue."""
         state = core.next_state(None, Cause.WRITES)
-        cur = self.conn.execute(
-            "INSERT INTO dialogs (customer_id, state, queue_pos, opened_at, queued_at) VALUES (?, ?, ?, ?, ?)",
+        dialog_id = self.conn.execute(
+            "INSERT INTO dialogs (customer_id, state, queue_pos, opened_at, queued_at) VALUES (?, ?, ?, ?, ?)"
+            " RETURNING id",
             (customer_id, state.value, self._queue_tail() + 1, now, now),
-        )
-        return self.dialog(cur.lastrowid)
+        ).fetchone()[0]
+        return self.dialog(dialog_id)
 
     def _queue_tail(self) -> int:
         return self._one("SELECT COALESCE(MAX(queue_pos), 0) FROM dialogs WHERE state = 'queued'")[0]
@@ -181,7 +190,7 @@ class DialogRecords:
         """Average length of the last `recent` closed dialogs (assignment to close)."""
         return self._one(
             "SELECT AVG(closed_at - assigned_at) FROM (SELECT closed_at, assigned_at FROM dialogs"
-            " WHERE state = 'closed' AND assigned_at IS NOT NULL ORDER BY closed_at DESC LIMIT ?)",
+            " WHERE state = 'closed' AND assigned_at IS NOT NULL ORDER BY closed_at DESC LIMIT ?) AS recent",
             (recent,),
         )[0]
 
@@ -287,15 +296,15 @@ class MessageRecords:
         tg_date: float | None = None, flood_held: bool = False,
     ) -> int:
         """Store one message of a conversation; return its id."""
-        cur = self.conn.execute(
+        message_id = self.conn.execute(
             "INSERT INTO messages (customer_id, dialog_id, direction, author, author_user_id, content_type, body,"
             " file_id, tg_chat_id, tg_message_id, relayed, created_at, media_group_id, edit_of, suppressed, tg_date,"
-            " flood_held) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " flood_held) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (customer_id, dialog_id, direction, author, author_user_id, content_type, body, file_id,
              tg_chat_id, tg_message_id, int(relayed), now, media_group_id, edit_of, int(suppressed), tg_date,
              int(flood_held)),
-        )
-        return cur.lastrowid
+        ).fetchone()[0]
+        return message_id
 
     def _messages(self, sql: str, params: tuple) -> list[StoredMessage]:
         rows = self.conn.execute(f"SELECT {_MESSAGE_COLUMNS} FROM messages {sql}", params).fetchall()
@@ -327,7 +336,7 @@ class MessageRecords:
         """Count a customer's messages written (by Telegram's clock) since a time, among the last `at_most`."""
         return self._one(
             "SELECT COUNT(*) FROM (SELECT COALESCE(tg_date, created_at) AS written FROM messages"
-            " WHERE customer_id = ? AND direction = 'in' ORDER BY id DESC LIMIT ?)"
+            " WHERE customer_id = ? AND direction = 'in' ORDER BY id DESC LIMIT ?) AS recent"
             " WHERE written >= ?",
             (customer_id, at_most, since),
         )[0]

@@ -2,6 +2,8 @@
 
 Each migration is applied with its bookkeeping inside one transaction, so a failed step leaves
 nothing half done. `atomic` is the only place that opens, commits or rolls back a transaction.
+The statements are written for SQLite; `postgres.ddl` gives PostgreSQL's spelling of each, and the
+version is PRAGMA user_version on SQLite, the one row of schema_version on PostgreSQL.
 """
 from __future__ import annotations
 
@@ -10,6 +12,9 @@ import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
+
+from . import postgres
+from .postgres import PgConnection, PostgresUrl
 
 MIGRATIONS: list[tuple[str, list[str]]] = [
     ("initial schema", [
@@ -164,7 +169,7 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
         )""",
         "CREATE INDEX login_attempts_by_time ON login_attempts(at)",
         "CREATE TABLE operator_accounts (tg_user_id INTEGER PRIMARY KEY)",
-        "INSERT OR IGNORE INTO operator_accounts SELECT tg_user_id FROM seats WHERE tg_user_id IS NOT NULL",
+        "INSERT INTO operator_accounts SELECT tg_user_id FROM seats WHERE tg_user_id IS NOT NULL ON CONFLICT DO NOTHING",
         """CREATE TABLE faq_events (
             dialog_id INTEGER,
             entry_number INTEGER NOT NULL,
@@ -190,6 +195,21 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
 ]
 
 
+Connection = sqlite3.Connection | PgConnection
+
+
+def open_database(where: Path | PostgresUrl, *, synchronous: str = "FULL") -> Connection:
+    """Open the database a DATABASE_URL names: an SQLite file (created if missing) or a PostgreSQL database."""
+    if isinstance(where, PostgresUrl):
+        return postgres.connect(where)
+    return connect(where, synchronous=synchronous)
+
+
+def dialect(conn: Connection) -> str:
+    """"sqlite" or "postgresql"."""
+    return getattr(conn, "dialect", "sqlite")
+
+
 def connect(path: Path, *, synchronous: str = "FULL") -> sqlite3.Connection:
     """Open a connection with the bot's pragmas; the caller owns it on one thread."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -205,7 +225,7 @@ _SAVEPOINT_NUMBERS = itertools.count(1)
 
 
 @contextmanager
-def atomic(conn: sqlite3.Connection) -> Iterator[None]:
+def atomic(conn: Connection) -> Iterator[None]:
     """Run a block in one write transaction, or in a savepoint when one is already open.
 
     Any exception rolls the block back. A COMMIT that itself fails (disk full, I/O error) is rolled
@@ -222,7 +242,10 @@ def atomic(conn: sqlite3.Connection) -> Iterator[None]:
             raise
         conn.execute(f"RELEASE {name}")
         return
-    conn.execute("BEGIN IMMEDIATE")
+    if isinstance(conn, PgConnection):
+        conn.begin_write()
+    else:
+        conn.execute("BEGIN IMMEDIATE")
     try:
         yield
         conn.execute("COMMIT")
@@ -240,14 +263,39 @@ class NewerSchema(RuntimeError):
         self.version = version
 
 
-def migrate(conn: sqlite3.Connection) -> int:
-    """Apply the missing migrations, each in one transaction; return the schema version."""
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
-    if version > len(MIGRATIONS):
-        raise NewerSchema(version)
-    for number, (_name, statements) in enumerate(MIGRATIONS[version:], start=version + 1):
+def schema_version(conn: Connection) -> int:
+    """The number of migrations applied (0 for an empty database)."""
+    if isinstance(conn, PgConnection):
+        if conn.execute("SELECT to_regclass('schema_version')").fetchone()[0] is None:
+            return 0
+        return conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] or 0
+    return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def _set_schema_version(conn: Connection, number: int) -> None:
+    if isinstance(conn, PgConnection):
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        conn.execute("DELETE FROM schema_version")
+        conn.execute("INSERT INTO schema_version (version) VALUES (?)", (number,))
+    else:
+        conn.execute(f"PRAGMA user_version = {number}")
+
+
+def migrate(conn: Connection) -> int:
+    """Apply the missing migrations, each in one transaction; return the schema version.
+
+    The version is read inside each step's transaction: two copies starting together on one
+    PostgreSQL database apply each step once (the second waits for the first's write lock).
+    """
+    if schema_version(conn) == len(MIGRATIONS):
+        return len(MIGRATIONS)  # the usual start: no write transaction at all
+    while True:
         with atomic(conn):
-            for statement in statements:
-                conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {number}")
-    return len(MIGRATIONS)
+            version = schema_version(conn)
+            if version > len(MIGRATIONS):
+                raise NewerSchema(version)
+            if version == len(MIGRATIONS):
+                return version
+            for statement in MIGRATIONS[version][1]:
+                conn.execute(postgres.ddl(statement) if isinstance(conn, PgConnection) else statement)
+            _set_schema_version(conn, version + 1)
