@@ -69,7 +69,9 @@ def test_a_shop_moves_to_postgresql_whole_and_carries_on_there(tmp_path):
     assert "DATABASE_URL=postgresql://postgres:***@127.0.0.1:5432/" in done.stdout
     assert hashlib.sha256(source.read_bytes()).hexdigest() == digest  # the SQLite file is untouched
     sqlite_conn, pg_conn = open_database(source), open_database(target)
-    tables = [r[0] for r in sqlite_conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    # The panel's search index is not copied: it is rebuilt from the messages at the next search.
+    tables = [r[0] for r in sqlite_conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'message_terms%'")]
     assert len(tables) >= 15
     for table in tables:
         assert rows(pg_conn, table) == rows(sqlite_conn, table), table

@@ -10,6 +10,7 @@ import json
 from typing import Callable, Iterable
 
 from .rows import _MESSAGE_COLUMNS, StoredMessage
+from .schema import dialect
 
 SEARCH_BOOKMARK = "search_indexed_up_to"
 INDEX_BATCH = 2000
@@ -49,19 +50,26 @@ class PanelRecords:
         """A customer's whole history (the newest `limit` messages), oldest first."""
         rows = self.conn.execute(
             f"SELECT {_MESSAGE_COLUMNS} FROM (SELECT * FROM messages WHERE customer_id = ? ORDER BY id DESC"
-            " LIMIT ?) ORDER BY id", (customer_id, limit)).fetchall()
+            " LIMIT ?) AS recent ORDER BY id", (customer_id, limit)).fetchall()
         return [StoredMessage(**dict(r)) for r in rows]
 
     def search_messages(self, terms: list[str], limit: int = 100) -> list[dict]:
         """Messages holding every stemmed term, newest first, with their customer's name."""
         if not terms:
             return []
-        query = " AND ".join('"' + t.replace('"', '""') + '"' for t in terms)
-        rows = self.conn.execute(
-            "SELECT m.id, m.customer_id, m.direction, m.author, m.body, m.created_at, c.first_name, c.last_name,"
-            " c.username FROM message_terms JOIN messages m ON m.id = message_terms.rowid"
-            " JOIN customers c ON c.id = m.customer_id WHERE message_terms MATCH ? ORDER BY m.id DESC LIMIT ?",
-            (query, limit)).fetchall()
+        columns = ("SELECT m.id, m.customer_id, m.direction, m.author, m.body, m.created_at, c.first_name,"
+                   " c.last_name, c.username FROM message_terms t JOIN messages m ON m.id = t.rowid"
+                   " JOIN customers c ON c.id = m.customer_id")
+        if dialect(self.conn) == "postgresql":  # the words are stemmed already: the 'simple' configuration
+            words = [w for w in ("".join(ch for ch in t if ch.isalnum()) for t in terms) if w]
+            if not words:
+                return []
+            sql = f"{columns} WHERE to_tsvector('simple', t.terms) @@ to_tsquery('simple', ?) ORDER BY m.id DESC LIMIT ?"
+            query = " & ".join(words)
+        else:
+            sql = f"{columns} WHERE message_terms MATCH ? ORDER BY m.id DESC LIMIT ?"
+            query = " AND ".join('"' + t.replace('"', '""') + '"' for t in terms)
+        rows = self.conn.execute(sql, (query, limit)).fetchall()
         return [dict(r) for r in rows]
 
     def faq_events_since(self, since: float) -> list[tuple[str, float]]:

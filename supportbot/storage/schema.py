@@ -190,7 +190,9 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
         "CREATE TABLE bot_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     ]),
     ("the panel's search: stemmed words of every message (filled at search time)", [
-        "CREATE VIRTUAL TABLE message_terms USING fts5(terms, content='')",
+        # (SQLite, PostgreSQL): FTS5 there; here a plain table searched with to_tsvector over the stemmed words.
+        ("CREATE VIRTUAL TABLE message_terms USING fts5(terms, content='')",
+         "CREATE TABLE message_terms (rowid BIGINT PRIMARY KEY, terms TEXT NOT NULL)"),
     ]),
 ]
 
@@ -297,5 +299,7 @@ def migrate(conn: Connection) -> int:
             if version == len(MIGRATIONS):
                 return version
             for statement in MIGRATIONS[version][1]:
+                if isinstance(statement, tuple):  # the one place the two databases need different SQL
+                    statement = statement[isinstance(conn, PgConnection)]
                 conn.execute(postgres.ddl(statement) if isinstance(conn, PgConnection) else statement)
             _set_schema_version(conn, version + 1)

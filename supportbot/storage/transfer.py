@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 
 from .files import backup_to
+from .panel import SEARCH_BOOKMARK
 from .postgres import PgConnection, PostgresUrl
 from .schema import atomic, connect, migrate, open_database
 
@@ -56,7 +57,8 @@ def _copy(src, target: PostgresUrl) -> dict[str, int]:
         migrate(dest)
         # In the order the migrations created them: a table's foreign keys point at tables copied before it.
         tables = [r[0] for r in src.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY rowid")]
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            " AND name NOT LIKE 'message_terms%' ORDER BY rowid")]  # the search index is rebuilt on its own
         counts = {}
         with atomic(dest):
             for table in tables:
@@ -73,6 +75,7 @@ def _copy(src, target: PostgresUrl) -> dict[str, int]:
                 if "id" in columns:  # new rows continue after the copied ids
                     dest.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
                                  f" COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)")
+            dest.execute("DELETE FROM bot_state WHERE key = ?", (SEARCH_BOOKMARK,))  # index everything again there
         return counts
     finally:
         dest.close()
