@@ -6,7 +6,6 @@ so no message arrives after the snapshot. The password is never printed.
 """
 from __future__ import annotations
 
-import sqlite3
 import sys
 from pathlib import Path
 

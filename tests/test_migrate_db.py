@@ -29,7 +29,7 @@ def shop_with_history(path: Path) -> None:
             message = tx.add_message(customer_id=customer.id, dialog_id=dialog.id, direction="in", author="Анна",
                                      author_user_id=uid, content_type="text", body=f"вопрос 100% {uid}",
                                      file_id=None, tg_chat_id=uid, tg_message_id=uid, relayed=False, now=4.5)
-            outbox_id = tx.enqueue(SendText(900, f"вопрос {uid}"), 5.0, message, customer.id)
+            tx.enqueue(SendText(900, f"вопрос {uid}"), 5.0, message, customer.id)
         tx.close_dialog(tx.assign(tx.dialog(1), 1, 10.0), "done", 20.0)  # history
         tx.assign(tx.dialog(2), 1, 11.0)  # active; dialog 3 stays queued
         tx.set_state("topics", "off")

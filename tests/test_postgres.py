@@ -10,7 +10,6 @@ import pytest
 
 from supportbot.config import ConfigError, load_config
 from supportbot.storage import postgres
-from supportbot.storage.postgres import PostgresUrl
 
 SECRET = "s3cr%t-пароль"
 ROOT = Path(__file__).resolve().parent.parent
