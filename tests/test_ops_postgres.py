@@ -8,6 +8,7 @@ import subprocess
 
 import pytest
 
+from supportbot.storage import MIGRATIONS
 from tests.databases import fresh_postgres
 from tests.test_ops import exported_file, fill, read_export, run_cli
 
@@ -27,7 +28,7 @@ def test_check_names_the_server_its_version_and_the_schema(api, pg_url, tmp_path
     assert result.returncode == 0, result.stdout + result.stderr
     line = next(line for line in result.stdout.splitlines() if "База данных" in line)
     assert line.startswith("✓ База данных: PostgreSQL 1") and "на 127.0.0.1:5432, база supportbot_test_" in line
-    assert line.endswith("схема 6 из 6; активной копии бота сейчас нет")
+    assert line.endswith(f"схема {len(MIGRATIONS)} из {len(MIGRATIONS)}; активной копии бота сейчас нет")
     assert PASSWORD not in result.stdout + result.stderr
 
 
