@@ -103,12 +103,16 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     if args == ["panel"]:
-        from .app import run_panel
+        from .panel.serve import run_panel
 
         return run_panel(config)
+    quickedit_off()
+    if config.postgres is not None:  # no file lock: copies share the database as active and standby
+        from .active import run_active_or_standby
+
+        return run_active_or_standby(config)
     from .app import run
 
-    quickedit_off()
     return run(config)
 
 

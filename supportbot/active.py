@@ -13,7 +13,7 @@ import signal
 import sqlite3
 import threading
 
-from .app import EXIT_DATABASE, EXIT_OK, Bot, database_damaged, open_database_problem
+from .app import EXIT_DATABASE, EXIT_OK, Bot, database_damaged, open_database_problem, start_logging
 from .config import Config
 from .storage.postgres import ActiveLock
 
@@ -26,6 +26,7 @@ LOST = -1  # Bot.exit_code of a copy that lost its lock: it becomes standby, the
 
 def run_active_or_standby(config: Config) -> int:
     """Wait as standby until this copy holds the lock, run the bot while it holds it; return the exit code."""
+    start_logging(config)
     stopping = threading.Event()
     running: list[Bot] = []
 

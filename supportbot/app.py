@@ -21,20 +21,20 @@ import json
 import logging
 import signal
 import sqlite3
-import sys
 import threading
 import time
 from datetime import datetime
-from logging.handlers import RotatingFileHandler
 
 from . import handlers, ops, texts
 from .config import Config, topics_mode
 from .core import DeliveryFailure, Event, TopicRecreated
 from .faq import FaqFile
+from .logs import setup_logging
 from .handlers import Context, SeatRegistry, report
+from .panel.serve import start_panel
 from .sender import Sender
 from .storage import InboxRow, InstanceLock, NewerSchema, Storage
-from .telegram import Backoff, TelegramClient, classify, dumps, parse_update, quiet_library_loggers, update_kind
+from .telegram import Backoff, TelegramClient, classify, dumps, parse_update, update_kind
 
 log = logging.getLogger(__name__)
 
@@ -51,39 +51,6 @@ INBOX_KEEP_SECONDS = 2 * 86400  # Telegram re-delivers unconfirmed updates for 2
 OUTBOX_KEEP_SECONDS = 30 * 86400  # replies and edits refer to sent messages this long
 TICK_SECONDS = 1.0  # timed duties (albums, alerts) and the FAQ file check
 STOP_GRACE_SECONDS = 3.0
-
-
-def setup_logging(config: Config) -> None:
-    """Log to the console and to data/logs/supportbot.log (rotating, UTF-8)."""
-    log_dir = config.database_path.parent / "logs"
-    formatter = RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secret=config.token)
-    root = logging.getLogger()
-    root.setLevel(config.log_level)
-    handlers_: list[logging.Handler] = [logging.StreamHandler()]
-    try:
-        log_dir.mkdir(parents=True, exist_ok=True)
-        handlers_.append(RotatingFileHandler(log_dir / "supportbot.log", maxBytes=1_000_000, backupCount=5,
-                                             encoding="utf-8"))
-    except OSError as exc:  # the console still gets every line
-        print(f"Не удаётся писать журнал в {log_dir} ({exc}). Проверьте, что папка доступна для записи.",
-              file=sys.stderr)
-    for handler in handlers_:
-        handler.setFormatter(formatter)
-        root.addHandler(handler)
-    quiet_library_loggers()
-
-
-class RedactingFormatter(logging.Formatter):
-    """A formatter that never writes the bot token, whatever a library or a traceback puts in a line
-    (an HTTP error's URL holds it: /bot<token>/getUpdates)."""
-
-    def __init__(self, fmt: str, secret: str):
-        super().__init__(fmt)
-        self.secret = secret
-
-    def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
-        return text.replace(self.secret, "***") if self.secret else text
 
 
 def database_damaged(exc: BaseException) -> bool:
@@ -431,75 +398,23 @@ def remember_for_report(storage: Storage, key: str, value: str) -> None:
         log.debug("could not remember %s for the report", key, exc_info=True)
 
 
-def panel_warning(config: Config) -> str | None:
-    """The owner's line when the panel listens beyond this PC, else None."""
-    if config.panel_host in ("127.0.0.1", "localhost", "::1"):
-        return None
-    return (f"Веб-панель открыта для сети: {config.panel_host}:{config.panel_port} (PANEL_HOST). Её видят другие"
-            " компьютеры сети; если это не нужно, впишите PANEL_HOST=127.0.0.1 в .env.")
-
-
-def panel_server(config: Config, wake=None):
-    """Build the panel's waitress server on PANEL_HOST:PANEL_PORT (it does not run yet)."""
-    from waitress.server import create_server
-
-    from .panel import create_app
-
-    return create_server(create_app(config, wake=wake), host=config.panel_host, port=config.panel_port,
-                         threads=4, ident="supportbot")
-
-
-def start_panel(config: Config, wake) -> object | None:
-    """Serve the panel in a thread of the bot's process; None when it is off or its port is taken."""
-    if not config.panel_enabled:
-        return None
-    warning = panel_warning(config)
-    if warning:
-        log.warning(warning)
-    try:
-        server = panel_server(config, wake)
-    except OSError as exc:
-        log.error("Веб-панель не запущена: адрес %s:%s занят или недоступен (%s). Бот работает без панели;"
-                  " укажите другой PANEL_PORT в .env.", config.panel_host, config.panel_port, ops.describe_error(exc))
-        return None
-    threading.Thread(target=server.run, name="panel", daemon=True).start()
-    log.info("Веб-панель: http://%s:%s", config.panel_host, config.panel_port)
-    return server
-
-
-def run_panel(config: Config) -> int:
-    """`python -m supportbot panel`: serve the panel alone (the bot runs elsewhere on the same database)."""
-    setup_logging(config)
-    warning = panel_warning(config)
-    if warning:
-        log.warning(warning)
-    try:
-        server = panel_server(config)
-    except OSError as exc:
-        log.error("Веб-панель не запущена: адрес %s:%s занят или недоступен (%s).", config.panel_host,
-                  config.panel_port, ops.describe_error(exc))
-        return 1
-    log.info("Веб-панель: http://%s:%s", config.panel_host, config.panel_port)
-    try:
-        server.run()
-    except KeyboardInterrupt:
-        pass
-    return EXIT_OK
-
-
 def _faq_options(config: Config) -> dict:
     return {} if config.faq_min_score is None else {"min_score": config.faq_min_score}
 
 
-def run(config: Config) -> int:
-    """Start the bot unless another copy holds the database; return the exit code."""
+def start_logging(config: Config) -> None:
+    """Set up the log and say what in .env looked odd (before anything opens the database)."""
     setup_logging(config)
     for warning in config.warnings:
         log.warning(warning)
-    if config.postgres is not None:  # no file lock: copies share the database as active and standby
-        from .active import run_active_or_standby
 
-        return run_active_or_standby(config)
+
+def run(config: Config) -> int:
+    """Start the bot on an SQLite file unless another copy holds it; return the exit code.
+
+    (On PostgreSQL copies share the database as active and standby: `active.run_active_or_standby`.)
+    """
+    start_logging(config)
     lock = InstanceLock(config.database_path.with_name(config.database_path.name + ".lock"))
     if not lock.acquire():
         log.error("Бот уже запущен с этой базой данных (%s): второй экземпляр не запускается. Закройте лишнее"

@@ -7,7 +7,8 @@ import sqlite3
 
 import pytest
 
-from supportbot.app import RedactingFormatter, database_damaged, decode, open_database_problem, storable_text
+from supportbot.logs import RedactingFormatter
+from supportbot.app import database_damaged, decode, open_database_problem, storable_text
 from supportbot.config import load_config, topics_mode
 from supportbot.core import TopicRecreated
 from supportbot.storage import InboxRow

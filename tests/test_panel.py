@@ -312,7 +312,7 @@ def test_chart_bars_scale_to_the_tallest_and_stay_narrow():
 def test_the_panel_warns_when_it_listens_beyond_this_pc_and_stays_off_when_asked(shop, caplog):
     from dataclasses import replace
 
-    from supportbot.app import panel_warning, start_panel
+    from supportbot.panel.serve import panel_warning, start_panel
 
     assert panel_warning(shop.config) is None
     assert "0.0.0.0:8080" in panel_warning(replace(shop.config, panel_host="0.0.0.0"))
@@ -323,7 +323,7 @@ def test_a_taken_port_leaves_the_bot_running_without_the_panel(shop, caplog):
     import socket
     from dataclasses import replace
 
-    from supportbot.app import start_panel
+    from supportbot.panel.serve import start_panel
 
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
