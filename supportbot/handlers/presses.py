@@ -94,8 +94,9 @@ def _faq_entry(ctx: Context, number: int, tag: int):
     return entries[number - 1]
 
 
-def _customer_faq_press(ctx: Context, press: ButtonPress, numbers: tuple[int, ...]):
-    """(customer, dialog, entry) for a customer's press under the FAQ answer of their open dialog; None if stale."""
+def _faq_feedback(ctx: Context, press: ButtonPress, numbers: tuple[int, ...], kind: str):
+    """Count a customer's press under the FAQ answer of their open dialog, once; (customer, dialog, entry) or None
+    when the button is stale."""
     dialog = ctx.tx.dialog(numbers[0])
     customer = ctx.tx.customer_by_chat(press.chat_id)
     entry = _faq_entry(ctx, numbers[1], numbers[2])
@@ -105,27 +106,22 @@ def _customer_faq_press(ctx: Context, press: ButtonPress, numbers: tuple[int, ..
         return None
     if press.message_id is not None:
         ctx.send(RemoveButtons(press.chat_id, press.message_id))
+    ctx.tx.add_faq_event(dialog.id, entry.number, kind, ctx.now)
     return customer, dialog, entry
 
 
 @buttons.verb("faqok", 3)
 def _faq_helped(ctx: Context, seat: int | None, press: ButtonPress, numbers: tuple[int, ...]) -> str:
-    found = _customer_faq_press(ctx, press, numbers)
-    if found is None:
-        return texts.BUTTON_STALE
-    customer, dialog, entry = found
-    ctx.tx.add_faq_event(dialog.id, entry.number, "helped", ctx.now)
-    return texts.FAQ_HELPED_THANKS
+    return texts.FAQ_HELPED_THANKS if _faq_feedback(ctx, press, numbers, "helped") else texts.BUTTON_STALE
 
 
 @buttons.verb("faqno", 3)
 def _faq_not_helped(ctx: Context, seat: int | None, press: ButtonPress, numbers: tuple[int, ...]) -> str:
     """The answer did not help: the customer keeps their place, and their operator reads which answer it was."""
-    found = _customer_faq_press(ctx, press, numbers)
+    found = _faq_feedback(ctx, press, numbers, "not_helped")
     if found is None:
         return texts.BUTTON_STALE
     customer, dialog, entry = found
-    ctx.tx.add_faq_event(dialog.id, entry.number, "not_helped", ctx.now)
     ctx.tx.add_message(
         customer_id=customer.id, dialog_id=dialog.id, direction="in", author=customer.first_name,
         author_user_id=customer.tg_user_id, content_type="text",
