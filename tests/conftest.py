@@ -63,7 +63,7 @@ def pytest_configure(config):
 def pytest_collection_modifyitems(config, items):
     if "slow" in (config.getoption("-m") or ""):
         return
-    skip = pytest.mark.skip(reason="a long run: select it with -m slow")
+    skip = pytest.mark.skip(reason="a long run (1000 examples a family, minutes each): the same invariants run in every suite as tests/test_model.py::TestShopModel; select these with -m slow")
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)

@@ -185,7 +185,7 @@ def _fake_program(path: Path, body: str) -> None:
     path.chmod(0o755)
 
 
-@pytest.mark.skipif(shutil.which("bash") is None, reason="run.sh needs bash")
+@pytest.mark.skipif(shutil.which("bash") is None, reason="run.sh needs bash; runs on Linux/macOS and in CI")
 def test_run_sh_rebuilds_a_dead_venv_retries_3_and_4_and_stops_on_5(tmp_path):
     """run.sh with stand-ins for python and sleep: what it runs, how long it waits, when it stops."""
     import subprocess

@@ -53,7 +53,7 @@ def test_sigterm_stops_cleanly(api, bot):
     assert "supportbot stopped" in bot.output()
 
 
-@pytest.mark.skipif(on_postgres(), reason="on PostgreSQL a second copy waits as standby (tests/test_standby.py)")
+@pytest.mark.skipif(on_postgres(), reason="on PostgreSQL a second copy waits as standby (tests/test_standby.py); this runs in the SQLite pass")
 def test_second_copy_on_the_same_database_is_refused(api, bot, make_bot):
     second = make_bot()
     assert second.run_to_exit() == 3
@@ -70,7 +70,7 @@ def test_bad_settings_stop_the_start_with_one_line(api, make_bot):
         assert "Traceback" not in bot.output()
 
 
-@pytest.mark.skipif(on_postgres(), reason="on PostgreSQL the log is in the project's data folder, not the test's")
+@pytest.mark.skipif(on_postgres(), reason="on PostgreSQL the log is in the project's data folder, not the test's; this runs in the SQLite pass")
 def test_logs_never_hold_the_token_and_hold_pins_and_messages_only_at_debug(tmp_path):
     with FakeTelegram(token="5555:AAH-secret-token-value") as api:
         _check_logs(api, tmp_path)

@@ -12,7 +12,7 @@ from supportbot.core import DialogState, InvalidTransition, Person, SendText
 from supportbot.storage import InstanceLock, Storage
 from tests.databases import fresh_database, on_postgres
 
-sqlite_only = pytest.mark.skipif(on_postgres(), reason="SQLite's own pragmas and files")
+sqlite_only = pytest.mark.skipif(on_postgres(), reason="SQLite's own pragmas and files: run in the SQLite pass of .ci/run")
 
 
 @pytest.fixture
@@ -199,7 +199,7 @@ def test_ids_come_back_from_every_insert(db):
         assert tx.held_a_seat(9)
 
 
-@pytest.mark.skipif(not on_postgres(), reason="PostgreSQL's server connection")
+@pytest.mark.skipif(not on_postgres(), reason="PostgreSQL's server connection: runs in the PostgreSQL pass of .ci/run")
 def test_a_connection_the_server_ended_is_opened_again_for_the_next_transaction(db):
     import psycopg
 

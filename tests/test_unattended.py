@@ -54,7 +54,7 @@ def test_a_rejected_token_keeps_what_waits_and_the_right_token_delivers_it(api, 
     assert "1234:new" not in bot.output() and "1234:test" not in bot.output()
 
 
-@pytest.mark.skipif(on_postgres(), reason="a damaged SQLite file")
+@pytest.mark.skipif(on_postgres(), reason="a damaged SQLite file: runs in the SQLite pass of .ci/run")
 def test_a_damaged_database_stops_the_bot_with_one_line_and_no_restart_code(api, make_bot, tmp_path):
     bot = make_bot()
     bot.db_path.write_bytes(b"this is not a database, just text " * 200)
