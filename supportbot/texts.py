@@ -91,7 +91,6 @@ NO_OPEN_DIALOG = "У клиента {who} нет открытого диалог
 DONE_OK = "Диалог с {who} завершён."
 HISTORY_EMPTY = "У клиента {who} нет сообщений."
 HISTORY_HEAD = "История {who}, последние {count}:"
-HISTORY_LINE = "[{time}] {author}: {body}"
 HISTORY_AUTHOR_BOT = "бот"
 HISTORY_AUTHOR_NOTE = "заметка"
 
@@ -191,7 +190,6 @@ EDIT_NOT_SENT = "Исправление не отправлено: вы боль
 LOGIN_CLOSED = "Вход временно закрыт из-за множества неверных PIN-кодов. Попробуйте позже."
 LOGIN_ATTACK = ("⚠️ За последний час введено много неверных PIN-кодов. Вход для новых аккаунтов закрыт на час;"
                 " операторы, уже входившие раньше, могут войти. Смените PIN-коды, если это не вы.")
-LOGIN_TYPO_DELETED = "Похоже на вход оператора с опечаткой. Сообщение удалено. Вход: /operator PIN"
 
 
 def content_name(content_type: str) -> str:

@@ -9,7 +9,7 @@ table), `routing` (where an operator's words go, the current dialog), `login` (P
 `waiting` (seats, waits, flood, idle), `parsing` (ids and buttons), `text` (Telegram's
 limits, captions, history), `stats`.
 """
-from .dialogs import (ENDINGS, TRANSITIONS, Cause, DialogState, Ending, InvalidTransition, check_transition, ending,
+from .dialogs import (ENDINGS, TRANSITIONS, Cause, DialogState, Ending, InvalidTransition, ending,
                       mermaid, next_state)
 from .events import (Action, AnswerButton, ButtonPress, Buttons, CopyAlbum, CopyMessage, CreateTopic, DeleteMessage,
                      DeliveryFailure, EditMessage, EditTopic, Event, IncomingMessage, LeaveChat, MembershipChange,

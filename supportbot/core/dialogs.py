@@ -54,12 +54,6 @@ def next_state(state: DialogState | None, cause: Cause) -> DialogState:
         raise InvalidTransition(f"dialog in {state} cannot move for {cause}") from None
 
 
-def check_transition(old: DialogState | None, new: DialogState) -> None:
-    """Raise InvalidTransition unless some cause moves a dialog from old to new."""
-    if not any(state == old and target == new for (state, _), target in TRANSITIONS.items()):
-        raise InvalidTransition(f"dialog cannot go from {old} to {new}")
-
-
 def mermaid() -> str:
     """Draw TRANSITIONS as a Mermaid state diagram (the README shows this text)."""
     lines = ["stateDiagram-v2"]
@@ -74,7 +68,6 @@ class Ending:
     """What follows when a dialog ends: who is told what."""
     thank_customer: bool   # the customer gets the closing words (and the rating question)
     tell_operator: bool    # its operator learns it ended without their doing
-    refill_seat: bool      # the seat takes the next waiting customer
 
 
 def ending(cause: Cause, by_its_operator: bool) -> Ending:
@@ -84,5 +77,4 @@ def ending(cause: Cause, by_its_operator: bool) -> Ending:
     return Ending(
         thank_customer=cause is Cause.DONE,
         tell_operator=not by_its_operator,
-        refill_seat=True,
     )

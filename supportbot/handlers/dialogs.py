@@ -89,8 +89,7 @@ def end_dialog(ctx: Context, dialog: Dialog, cause: Cause, *, by_seat: int | Non
         cleared = view.current == dialog.id and not ctx.topics
         ctx.notify(seat, customer, texts.DIALOG_ENDED[cause].format(who=customer.label)
                    + (texts.CURRENT_CLEARED if cleared else ""), dialog_id=dialog.id)
-    if follow.refill_seat:
-        fill_seat(ctx, seat)
+    fill_seat(ctx, seat)  # a freed place goes to the next waiting customer, whatever ended the dialog
     after_leaving(ctx, seat, view, dialog.id)
 
 
