@@ -92,6 +92,9 @@ def parse_message(message: dict, *, edited: bool = False) -> IncomingMessage:
         if match:
             command, args = match.group(1).lower(), (match.group(2) or "").strip()
     reply = message.get("reply_to_message")
+    thread = int(message["message_thread_id"]) if message.get("is_topic_message") else None
+    if reply and thread is not None and int(reply["message_id"]) == thread:
+        reply = None  # in a topic every message "replies" to the topic's first message: that is no reply
     return IncomingMessage(
         chat_id=int(chat["id"]),
         chat_type=chat["type"],
@@ -106,7 +109,7 @@ def parse_message(message: dict, *, edited: bool = False) -> IncomingMessage:
         reply_to_message_id=int(reply["message_id"]) if reply else None,
         media_group_id=message.get("media_group_id"),
         edited=edited,
-        thread_id=int(message["message_thread_id"]) if message.get("is_topic_message") else None,
+        thread_id=thread,
     )
 
 

@@ -105,7 +105,9 @@ def _message(**fields):
 @pytest.mark.parametrize("fields, content_type, thread_id, reply_to", [
     ({"text": "в General"}, "text", None, None),
     ({"text": "в теме", "message_thread_id": 7, "is_topic_message": True,
-      "reply_to_message": {"message_id": 7, "date": 0, "chat": {"id": 900, "type": "private"}}}, "text", 7, 7),
+      "reply_to_message": {"message_id": 7, "date": 0, "chat": {"id": 900, "type": "private"}}}, "text", 7, None),
+    ({"text": "ответ в теме", "message_thread_id": 7, "is_topic_message": True,  # an explicit reply stays one
+      "reply_to_message": {"message_id": 9, "date": 0, "chat": {"id": 900, "type": "private"}}}, "text", 7, 9),
     ({"text": "ответ в ветке", "message_thread_id": 7}, "text", None, None),  # a reply thread, not a topic
     ({"forum_topic_created": {"name": "моя", "icon_color": 7322096}, "message_thread_id": 12,
       "is_topic_message": True}, "topic_created", 12, None),

@@ -109,7 +109,7 @@ def operator_message(ctx: Context, seat: int, msg: IncomingMessage) -> None:
 
 def forward_to_customer(ctx: Context, seat: int, msg: IncomingMessage) -> None:
     """Send an operator's message where the core says: the replied-to customer, the current one, or nowhere yet."""
-    reply = _reply_target(ctx, seat, msg) if _is_reply(ctx, msg) else None
+    reply = _reply_target(ctx, seat, msg) if msg.reply_to_message_id is not None else None
     route = core.route_operator_message(ctx.seat_view(seat), reply, topics=ctx.topics,
                                         topic=topics.topic_target(ctx, seat, msg) if ctx.topics else None)
     if isinstance(route, core.Deliver):
@@ -184,11 +184,6 @@ def drop_held(ctx: Context, seat: int, press: ButtonPress, held_id: int) -> str:
     if press.message_id is not None:
         ctx.send(core.RemoveButtons(press.chat_id, press.message_id))
     return texts.HELD_DROPPED
-
-
-def _is_reply(ctx: Context, msg: IncomingMessage) -> bool:
-    """A real reply: in a topic, Telegram marks every message as a reply to the topic's first message."""
-    return msg.reply_to_message_id is not None and msg.reply_to_message_id != msg.thread_id
 
 
 def _own_answer_customer(ctx: Context, msg: IncomingMessage) -> int | None:
