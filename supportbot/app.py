@@ -332,7 +332,7 @@ class Bot:
             log.error("Не удалось сделать резервную копию базы (%s). Бот попробует снова через час; проверьте"
                       " место на диске и папку %s.", ops.describe_error(exc), ops.backup_folder(self.config))
             try:
-                storage = Storage(self.config.database_path)
+                storage = Storage(self.config.database)
             except (sqlite3.Error, NewerSchema):
                 return
             try:

@@ -1,16 +1,18 @@
 """The owner's commands on PostgreSQL, run as the owner runs them: check names the server, its version and
-the schema version; backup prints the pg_dump command; export works as on SQLite. No output holds the password."""
+the schema version; backup prints the pg_dump command; export and `faq gaps` work as on SQLite. No output holds the password."""
 from __future__ import annotations
 
 import shlex
 import shutil
 import subprocess
+from datetime import timedelta
 
 import pytest
 
-from supportbot.storage import MIGRATIONS
+from supportbot.core import Person
+from supportbot.storage import MIGRATIONS, PostgresUrl, Storage
 from tests.databases import fresh_postgres, in_ci
-from tests.test_ops import exported_file, fill, read_export, run_cli
+from tests.test_ops import MAR_5, exported_file, fill, read_export, run_cli
 
 PASSWORD = "hunter2-пароль"  # the test server trusts every login: the password is only there to be hidden
 
@@ -67,3 +69,30 @@ def test_export_works_unchanged(pg_url, tmp_path):
     assert rows[0] == ["2024-01-10 12:00:00", "1", "Анна Петрова", "anna", "покупатель", "Анна", "текст",
                        "Где мой заказ «№15»?\nЖду; спасибо"]
     assert [row[4] for row in rows] == ["покупатель", "оператор", "заметка"]
+
+
+def with_a_gap(where) -> None:
+    """Add a question the FAQ cannot answer, answered by an operator: what `faq gaps` must list."""
+    store = Storage(where)
+    with store.transaction() as tx:
+        customer = tx.upsert_customer(Person(777000333, "Вера"), 777000333, MAR_5.timestamp())
+        dialog = tx.create_dialog(customer.id, MAR_5.timestamp())
+        for minute, (direction, body) in enumerate([("in", "упаковываете в подарок?"), ("out", "Да, бесплатно")]):
+            tx.add_message(customer_id=customer.id, dialog_id=dialog.id, direction=direction, author="x",
+                           author_user_id=None, content_type="text", body=body, file_id=None,
+                           tg_chat_id=customer.chat_id, tg_message_id=None, relayed=True,
+                           now=(MAR_5 + timedelta(minutes=minute)).timestamp())
+    store.close()
+
+
+def test_faq_gaps_reads_postgresql_as_it_reads_sqlite(pg_url, tmp_path):
+    sqlite_file = tmp_path / "data" / "support.db"
+    fill(sqlite_file)
+    with_a_gap(sqlite_file)
+    with_a_gap(PostgresUrl.parse(pg_url))
+    on_sqlite = run_cli("faq", "gaps", db=sqlite_file, cwd=tmp_path)
+    on_postgres = run_cli("faq", "gaps", db=tmp_path / "unused.db", cwd=tmp_path, DATABASE_URL=pg_url)
+    assert on_postgres.returncode == on_sqlite.returncode == 0, on_postgres.stderr
+    assert "1 × упаковываете в подарок?" in on_sqlite.stdout
+    assert on_postgres.stdout == on_sqlite.stdout
+    assert PASSWORD not in on_postgres.stdout + on_postgres.stderr

@@ -286,7 +286,7 @@ def test_export_is_the_same_csv_as_the_command(shop, browser, tmp_path):
     response = browser.get("/export.csv")
     assert response.headers["Content-Type"].startswith("text/csv")
     out = tmp_path / "cli.csv"
-    ops.write_export(out, export_rows(shop.config.database_path), shop.config.timezone)
+    ops.write_export(out, export_rows(shop.config.database), shop.config.timezone)
     assert response.data == out.read_bytes()
     rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig")), delimiter=";"))
     assert len(rows) > 5

@@ -21,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Iterator, TextIO
 
+from ..storage import PostgresUrl
 from .entries import FaqError, load_faq
 from .gaps import find_gaps, group_questions, read_history
 from .match import LIKELY, SURE, FaqMatcher
@@ -44,7 +45,7 @@ class UsageError(Exception):
 class Settings:
     faq_path: Path
     min_score: float | None
-    database_path: Path | None
+    database: Path | PostgresUrl | None
 
 
 def bot_settings() -> Settings:
@@ -55,7 +56,7 @@ def bot_settings() -> Settings:
     # The tool needs no token or PINs: stand-ins let the bot's own rules read the rest.
     env["TELEGRAM_BOT_TOKEN"], env["OPERATOR_PINS"] = "1:stand-in", "0000"
     config = load_config(env)
-    return Settings(config.faq_path, config.faq_min_score, config.database_path)
+    return Settings(config.faq_path, config.faq_min_score, config.database)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -156,7 +157,7 @@ def _explain(matcher: FaqMatcher, message: str, out: TextIO) -> None:
 
 
 def _gaps(args: argparse.Namespace, settings: Settings, matcher: FaqMatcher, out: TextIO, err: TextIO) -> int:
-    database = args.db or settings.database_path
+    database = args.db or settings.database
     try:
         rows = read_history(database, args.since)
     except FileNotFoundError:

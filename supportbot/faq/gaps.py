@@ -1,16 +1,17 @@
 """What the FAQ lacks: customers' questions that an operator answered and the FAQ did not.
 
-`read_history` is the only I/O here: it opens the bot's SQLite database read-only (URI
-mode=ro), so it can run while the bot works. `find_gaps` and `group_questions` are pure.
+`read_history` is the only I/O here: it reads the bot's database (an SQLite file or PostgreSQL)
+without writing, so it can run while the bot works. `find_gaps` and `group_questions` are pure.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from ..storage import PostgresUrl
+from ..storage.files import text_history
 from . import text as t
 from .match import SURE, FaqMatcher
 
@@ -34,22 +35,9 @@ class GapGroup:
     examples: tuple[str, ...]
 
 
-def read_history(database: Path, since: float | None = None) -> list[HistoryRow]:
+def read_history(database: Path | PostgresUrl, since: float | None = None) -> list[HistoryRow]:
     """Read dialogs' text messages (customer, operator, bot) in order, without writing anything."""
-    database = Path(database)
-    if not database.is_file():
-        raise FileNotFoundError(database)
-    connection = sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        rows = connection.execute(
-            "SELECT dialog_id, direction, COALESCE(body, '') FROM messages"
-            " WHERE dialog_id IS NOT NULL AND direction IN ('in', 'out', 'bot') AND created_at >= ?"
-            " ORDER BY dialog_id, id",
-            (since if since is not None else 0.0,),
-        ).fetchall()
-    finally:
-        connection.close()
-    return [HistoryRow(dialog_id, direction, body) for dialog_id, direction, body in rows]
+    return [HistoryRow(*row) for row in text_history(database, since)]
 
 
 def find_gaps(rows: Iterable[HistoryRow], matcher: FaqMatcher) -> list[str]:

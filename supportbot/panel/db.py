@@ -14,7 +14,7 @@ def state():
 def storage() -> Storage:
     """This request's connection to the bot's database."""
     if "storage" not in g:
-        g.storage = Storage(state().config.database_path)
+        g.storage = Storage(state().config.database)
     return g.storage
 
 

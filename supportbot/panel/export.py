@@ -20,7 +20,7 @@ def download():
     config = state().config
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "export.csv"
-        ops.write_export(out, export_rows(config.database_path), config.timezone)
+        ops.write_export(out, export_rows(config.database), config.timezone)
         data = out.read_bytes()
     stamp = "supportbot-export.csv"
     return Response(data, mimetype="text/csv", headers={"Content-Disposition": f"attachment; filename={stamp}"})

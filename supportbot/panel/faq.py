@@ -14,5 +14,5 @@ bp = Blueprint("faq", __name__)
 @login_required
 def page():
     matcher = state().faq()
-    gaps = group_questions(find_gaps(read_history(state().config.database_path), matcher))
+    gaps = group_questions(find_gaps(read_history(state().config.database), matcher))
     return render_template("faq.html", entries=matcher.entries, gaps=gaps)

@@ -1,4 +1,5 @@
-"""Search across every conversation, Russian word forms included: FTS5 over the FAQ stemmer's terms."""
+"""Search across every conversation, Russian word forms included: on SQLite FTS5 over the FAQ stemmer's
+terms, on PostgreSQL the server's full-text search with its 'russian' configuration."""
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
@@ -25,5 +26,5 @@ def page():
             while tx.index_messages(words_of):
                 pass
         with storage().reading() as tx:
-            results = tx.search_messages(words_of(query))
+            results = tx.search_messages(query, words_of(query))
     return render_template("search.html", query=query, results=results)

@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Iterator
 
 from . import postgres
+from .panel import select_text_history
 from .postgres import PostgresUrl
+
 
 class InstanceLock:
     """Only one bot per database: an exclusive SQLite lock on a side file.
@@ -68,6 +70,15 @@ def _open_existing(path: Path | PostgresUrl):
     conn = sqlite3.connect(path.resolve().as_uri() + "?mode=rw", uri=True, timeout=30, isolation_level=None)
     conn.row_factory = sqlite3.Row
     return conn
+
+
+def text_history(where: Path | PostgresUrl, since: float | None = None) -> list[tuple[int, str, str]]:
+    """(dialog, direction, text) of dialogs' text messages since a time, read from an existing database."""
+    conn = _open_existing(where)
+    try:
+        return select_text_history(conn, since if since is not None else 0.0)
+    finally:
+        conn.close()
 
 
 def integrity_check(path: Path) -> str:

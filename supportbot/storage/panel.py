@@ -53,23 +53,26 @@ class PanelRecords:
             " LIMIT ?) AS recent ORDER BY id", (customer_id, limit)).fetchall()
         return [StoredMessage(**dict(r)) for r in rows]
 
-    def search_messages(self, terms: list[str], limit: int = 100) -> list[dict]:
-        """Messages holding every stemmed term, newest first, with their customer's name."""
-        if not terms:
-            return []
+    def search_messages(self, text: str, terms: list[str], limit: int = 100) -> list[dict]:
+        """Messages holding every word of `text` in any form, newest first, with their customer's name.
+
+        SQLite matches `terms` (the words stemmed by the caller) in the FTS5 index `index_messages` fills;
+        PostgreSQL stems `text` itself with its 'russian' configuration over its own index of messages.
+        """
         columns = ("SELECT m.id, m.customer_id, m.direction, m.author, m.body, m.created_at, c.first_name,"
-                   " c.last_name, c.username FROM message_terms t JOIN messages m ON m.id = t.rowid"
-                   " JOIN customers c ON c.id = m.customer_id")
-        if dialect(self.conn) == "postgresql":  # the words are stemmed already: the 'simple' configuration
-            words = [w for w in ("".join(ch for ch in t if ch.isalnum()) for t in terms) if w]
-            if not words:
+                   " c.last_name, c.username FROM messages m JOIN customers c ON c.id = m.customer_id")
+        if dialect(self.conn) == "postgresql":
+            if not text.strip():
                 return []
-            sql = f"{columns} WHERE to_tsvector('simple', t.terms) @@ to_tsquery('simple', ?) ORDER BY m.id DESC LIMIT ?"
-            query = " & ".join(words)
+            sql = (f"{columns} WHERE to_tsvector('russian', COALESCE(m.body, '')) @@ plainto_tsquery('russian', ?)"
+                   " ORDER BY m.id DESC LIMIT ?")
+            rows = self.conn.execute(sql, (text, limit)).fetchall()
         else:
-            sql = f"{columns} WHERE message_terms MATCH ? ORDER BY m.id DESC LIMIT ?"
+            if not terms:
+                return []
             query = " AND ".join('"' + t.replace('"', '""') + '"' for t in terms)
-        rows = self.conn.execute(sql, (query, limit)).fetchall()
+            sql = f"{columns} JOIN message_terms t ON t.rowid = m.id WHERE message_terms MATCH ? ORDER BY m.id DESC LIMIT ?"
+            rows = self.conn.execute(sql, (query, limit)).fetchall()
         return [dict(r) for r in rows]
 
     def faq_events_since(self, since: float) -> list[tuple[str, float]]:
@@ -87,7 +90,10 @@ class PanelRecords:
         return queued, unanswered
 
     def index_messages(self, words_of: Callable[[str], Iterable[str]]) -> int:
-        """Add messages written since the last call to the search index; return how many."""
+        """Add messages written since the last call to the search index; return how many (0 on PostgreSQL,
+        whose index over messages the server keeps itself)."""
+        if dialect(self.conn) == "postgresql":
+            return 0
         row = self.conn.execute("SELECT value FROM bot_state WHERE key = ?", (SEARCH_BOOKMARK,)).fetchone()
         after = int(row[0]) if row else 0
         rows = self.conn.execute(
@@ -102,15 +108,19 @@ class PanelRecords:
                               (SEARCH_BOOKMARK, str(rows[-1]["id"])))
         return len(rows)
 
-    def add_panel_action(self, action: dict, now: float) -> int:
-        """Hand an action from the panel to the bot's processor through the inbox; return the row id."""
-        cur = self.conn.execute(
+    def add_panel_action(self, action: dict, now: float) -> None:
+        """Hand an action from the panel to the bot's processor through the inbox."""
+        self.conn.execute(
             "INSERT INTO inbox (update_id, kind, payload, received_at) VALUES (NULL, 'panel_action', ?, ?)",
             (json.dumps(action, ensure_ascii=False), now))
-        return cur.lastrowid
 
     def text_history(self, since: float) -> list[tuple[int, str, str]]:
         """(dialog, direction, text) of dialogs' messages since a time, in order: what the gaps finder reads."""
-        return [(r[0], r[1], r[2]) for r in self.conn.execute(
-            "SELECT dialog_id, direction, COALESCE(body, '') FROM messages WHERE dialog_id IS NOT NULL"
-            " AND direction IN ('in', 'out', 'bot') AND created_at >= ? ORDER BY dialog_id, id", (since,)).fetchall()]
+        return select_text_history(self.conn, since)
+
+
+def select_text_history(conn, since: float) -> list[tuple[int, str, str]]:
+    """(dialog, direction, text) of dialogs' text messages (customer, operator, bot) since a time, in order."""
+    return [(r[0], r[1], r[2]) for r in conn.execute(
+        "SELECT dialog_id, direction, COALESCE(body, '') FROM messages WHERE dialog_id IS NOT NULL"
+        " AND direction IN ('in', 'out', 'bot') AND created_at >= ? ORDER BY dialog_id, id", (since,)).fetchall()]

@@ -16,7 +16,7 @@ from typing import Iterator
 from . import postgres
 from .postgres import PgConnection, PostgresUrl
 
-MIGRATIONS: list[tuple[str, list[str]]] = [
+MIGRATIONS: list[tuple[str, list[str | tuple[str | None, str | None]]]] = [
     ("initial schema", [
         """CREATE TABLE customers (
             id INTEGER PRIMARY KEY,
@@ -194,6 +194,12 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
         ("CREATE VIRTUAL TABLE message_terms USING fts5(terms, content='')",
          "CREATE TABLE message_terms (rowid BIGINT PRIMARY KEY, terms TEXT NOT NULL)"),
     ]),
+    ("the panel's search on PostgreSQL: the server's own Russian full-text index over messages", [
+        # (SQLite, PostgreSQL): nothing changes on SQLite; PostgreSQL stems with its 'russian' configuration
+        # (the same Snowball stemmer) and needs no table of its own.
+        (None, "DROP TABLE message_terms"),
+        (None, "CREATE INDEX messages_russian_words ON messages USING gin (to_tsvector('russian', COALESCE(body, '')))"),
+    ]),
 ]
 
 
@@ -301,5 +307,7 @@ def migrate(conn: Connection) -> int:
             for statement in MIGRATIONS[version][1]:
                 if isinstance(statement, tuple):  # the one place the two databases need different SQL
                     statement = statement[isinstance(conn, PgConnection)]
+                    if statement is None:  # a step only the other database takes
+                        continue
                 conn.execute(postgres.ddl(statement) if isinstance(conn, PgConnection) else statement)
             _set_schema_version(conn, version + 1)
