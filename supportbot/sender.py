@@ -25,6 +25,11 @@ found" (the operator deleted the topic) opens a new topic there and then, sends
 the row into it, and leaves a `topic_recreated` event in the inbox, so the
 handlers can show the dialog's recent messages again; if no topic can be opened
 (topics switched off meanwhile), the row goes without one.
+
+On PostgreSQL two copies of the bot may briefly overlap (one losing its lock as the
+other takes it): each sender claims the rows it loads (`Storage.claim_outbox`) and
+sends only those; rows another live sender claimed are looked at again every
+second until that sender is gone, and every 30 s in any case.
 """
 from __future__ import annotations
 
@@ -46,6 +51,7 @@ MAX_BACKOFF = 30.0  # for the sender's own database trouble, not Telegram's
 MAX_BAD_REQUEST_TRIES = 3
 SENT_IDS_KEPT = 10_000
 PER_CHAT_BURST = 3
+RESCAN_SECONDS = (1.0, 30.0)  # PostgreSQL: look again for rows freed by another sender (while one is alive, else)
 # Failures that say nothing about the row: pause all sending and try the same row again.
 NOT_THE_ROWS_FAULT = ("network", "server", "unauthorized", "conflict")
 
@@ -106,6 +112,8 @@ class Sender:
         self.backoff = Backoff()
         self.outage_since: float | None = None
         self.last_loaded = 0
+        self.owner: int | None = None  # this sender's claim key on PostgreSQL (None on SQLite)
+        self.rescan_at = float("inf")
         self.relays: dict[int, pacing.Relay] = {}
         self.alone: set[int] = set()  # rows whose combined message was refused: they go one by one
         # Thread ids learnt from calls but not yet written: (dialog id, chat id) -> thread id or None.
@@ -147,6 +155,9 @@ class Sender:
         self.storage = storage
         backoff = 0.0
         try:
+            self.owner = storage.sender_key()
+            if self.owner is not None:
+                self.rescan_at = self.clock() + RESCAN_SECONDS[1]
             while True:
                 try:
                     if self._step(storage):
@@ -181,10 +192,15 @@ class Sender:
         if writes:
             self.unwritten.append(writes)
         if load:
-            self._load(storage)
+            self._load(storage, self.last_loaded)
+        if self.clock() >= self.rescan_at:
+            self._load(storage, 0)
         with self.cond:
             # Hand out the next calls before writing: the write may wait for the processor's lock.
             delay = None if self.stopping else self._dispatch()
+            if self.owner is not None:
+                until_rescan = max(0.0, self.rescan_at - self.clock())
+                delay = until_rescan if delay is None else min(delay, until_rescan)
         while self.unwritten:  # kept until written, so a failed write is retried, not forgotten
             storage.record_deliveries(now=time.time(), **self.unwritten[0])
             with self.cond:
@@ -199,13 +215,21 @@ class Sender:
                 self.cond.wait(0.5 if self.stopping else delay)
         return False
 
-    def _load(self, storage: Storage) -> None:
-        rows = storage.pending_outbox(self.last_loaded)
-        relays = storage.relayed_texts(self.last_loaded, rows[-1].id) if rows else {}
+    def _load(self, storage: Storage, after_id: int) -> None:
+        """Take the pending rows past after_id that are this sender's to send (all of them on SQLite)."""
+        rows, others = storage.claim_outbox(self.owner, after_id)
+        relays = storage.relayed_texts(rows[0].id - 1, rows[-1].id) if rows else {}
+        if self.owner is not None:
+            self.rescan_at = self.clock() + RESCAN_SECONDS[0 if others else 1]
         with self.cond:
             for row in rows:
-                self.chats.setdefault(row.chat_id, deque()).append(row)
-                self.last_loaded = row.id
+                waiting = self.chats.setdefault(row.chat_id, deque())
+                if waiting and waiting[-1].id > row.id:  # freed by another sender: older than what waits here
+                    place = sum(1 for r in waiting if r.id < row.id)
+                    waiting.insert(max(place, 1 if row.chat_id in self.in_flight else 0), row)
+                else:
+                    waiting.append(row)
+                self.last_loaded = max(self.last_loaded, row.id)
                 if row.id in relays:
                     relay = pacing.relay_of(row, *relays[row.id])
                     if relay is not None:

@@ -14,7 +14,7 @@ from supportbot.pacing import relay_of as _relay
 from supportbot.sender import Sender
 from supportbot.storage import OutboxRow, Storage
 from supportbot.telegram import Backoff, NewTopic
-from tests.databases import fresh_database
+from tests.databases import fresh_database, fresh_postgres
 
 OPERATOR_CHAT = 900
 
@@ -258,3 +258,53 @@ def test_when_no_topic_can_be_opened_any_more_the_row_goes_without_one(tmp_path)
         assert store.conn.execute("SELECT COUNT(*) FROM inbox").fetchone()[0] == 0  # nothing to show again
     finally:
         store.close()
+
+
+# --- PostgreSQL: two copies that overlap never both send a row ---------------------------------------------
+
+def queue_texts(db, chats: range, per_chat: int) -> None:
+    """`per_chat` numbered texts to each chat, interleaved across chats."""
+    store = Storage(db)
+    with store.transaction() as tx:
+        for number in range(per_chat):
+            for chat in chats:
+                tx.enqueue(SendText(chat, f"{chat}:{number}"), 0.0)
+    store.close()
+
+
+def test_a_sender_claims_its_rows_and_another_gets_them_only_when_it_is_gone():
+    db = fresh_postgres()
+    queue_texts(db, range(1, 4), 2)
+    first, second = Storage(db), Storage(db)
+    try:
+        mine, theirs = first.sender_key(), second.sender_key()
+        claimed, _ = first.claim_outbox(mine, 0, limit=4)
+        assert [row.payload["text"] for row in claimed] == ["1:0", "2:0", "3:0", "1:1"]
+        rest, others = second.claim_outbox(theirs, 0)
+        assert [row.payload["text"] for row in rest] == ["2:1", "3:1"] and others  # the first copy is alive
+        assert second.claim_outbox(theirs, 0) == ([], True)
+        first.close()  # its lock goes with its connection: its claims are free
+        freed, others = second.claim_outbox(theirs, 0)
+        assert [row.payload["text"] for row in freed] == ["1:0", "2:0", "3:0", "1:1"] and not others
+    finally:
+        second.close()
+
+
+def test_two_overlapping_senders_send_every_row_once():
+    db = fresh_postgres()
+    client = FakeClient(lambda n, _payload: None)
+    senders = [Sender(db, client, rate_per_second=1000, per_chat_rate=1000, per_chat_burst=100) for _ in range(2)]
+    for sender in senders:
+        sender.start()
+    try:
+        for batch in range(5):  # both are running: each batch is raced for
+            queue_texts(db, range(1, 31), 2)
+            for sender in senders:
+                sender.wake()
+        client.wait(lambda calls: len(calls) >= 300, timeout=20)
+    finally:
+        for sender in senders:
+            sender.stop(5)
+    texts = [call[2]["text"] for call in client.calls]
+    assert sorted(texts) == sorted(f"{chat}:{n}" for chat in range(1, 31) for n in range(2) for _ in range(5))
+    assert len(set(senders[0].sent_ids) & set(senders[1].sent_ids)) == 0

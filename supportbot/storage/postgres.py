@@ -24,6 +24,9 @@ WRITE_LOCK_KEY = 0x5B0_7001
 # The active copy's session-level lock: (this class, a hash of the schema), so that copies of other
 # shops sharing one database in their own schemas do not exclude each other.
 ACTIVE_LOCK_CLASS = 0x5B0_7002
+# A sender's session-level lock (this class, its random key) says that its claims on outbox rows still
+# stand: the server drops it with the sender's connection, and the rows become free to claim again.
+SENDER_LOCK_CLASS = 0x5B0_7003
 # How soon a dead connection is noticed, by this copy (libpq) and by the server (its session settings).
 KEEPALIVE = {"keepalives": 1, "keepalives_idle": 3, "keepalives_interval": 1, "keepalives_count": 3,
              "tcp_user_timeout": 6000}

@@ -6,10 +6,13 @@ queries that run inside a handler's transaction.
 from __future__ import annotations
 
 import json
+import secrets
 import sqlite3
 
 from ..core import Action
+from .postgres import SENDER_LOCK_CLASS
 from .rows import InboxRow, OutboxRow
+from .schema import dialect
 
 INBOX_MAX_ATTEMPTS = 3
 
@@ -69,13 +72,46 @@ class QueueStorage:
 
     def pending_outbox(self, after_id: int, limit: int = 1000) -> list[OutboxRow]:
         """Return pending outbox rows with id > after_id, oldest first."""
-        rows = self.conn.execute(
-            "SELECT id, chat_id, kind, payload, message_id, attempts FROM outbox"
-            " WHERE status = 'pending' AND id > ? ORDER BY id LIMIT ?",
-            (after_id, limit),
-        ).fetchall()
+        return self._outbox_rows("SELECT id, chat_id, kind, payload, message_id, attempts FROM outbox"
+                                 " WHERE status = 'pending' AND id > ? ORDER BY id LIMIT ?", (after_id, limit))
+
+    def sender_key(self) -> int | None:
+        """On PostgreSQL, take this sender's own lock and return its key, the owner of its claims; None on SQLite
+        (one copy per database file: its sender takes every pending row)."""
+        if dialect(self.conn) != "postgresql":
+            return None
+        key = 1 + secrets.randbelow(2**31 - 2)
+        self.conn.execute("SELECT pg_advisory_lock(?, ?)", (SENDER_LOCK_CLASS, key))
+        return key
+
+    def claim_outbox(self, owner: int | None, after_id: int, limit: int = 1000) -> tuple[list[OutboxRow], bool]:
+        """Pending rows with id > after_id that this sender may send, oldest first; and whether rows past
+        after_id are still claimed by another sender that is alive (worth looking again later).
+
+        Without an owner (SQLite) every pending row is the sender's. On PostgreSQL a row is free when no
+        sender claimed it or its claimant's lock is gone (that copy died or stopped); free rows are locked
+        with FOR UPDATE SKIP LOCKED and marked as this sender's in the same transaction, so two copies that
+        briefly overlap never both send one row.
+        """
+        if owner is None:
+            return self.pending_outbox(after_id, limit), False
+        alive = ("EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted"
+                 " AND l.classid::bigint = ? AND l.objsubid = 2 AND l.objid::bigint = outbox.claimed_by)")
+        with self.transaction():
+            ids = [r[0] for r in self.conn.execute(
+                f"SELECT id FROM outbox WHERE status = 'pending' AND id > ? AND (claimed_by IS NULL OR NOT {alive})"
+                " ORDER BY id LIMIT ? FOR UPDATE OF outbox SKIP LOCKED", (after_id, SENDER_LOCK_CLASS, limit))]
+            self.conn.executemany("UPDATE outbox SET claimed_by = ? WHERE id = ?", [(owner, i) for i in ids])
+            others = self.conn.execute(
+                f"SELECT EXISTS (SELECT 1 FROM outbox WHERE status = 'pending' AND id > ? AND claimed_by <> ?"
+                f" AND {alive})", (after_id, owner, SENDER_LOCK_CLASS)).fetchone()[0]
+            rows = self._outbox_rows("SELECT id, chat_id, kind, payload, message_id, attempts FROM outbox"
+                                     " WHERE id = ANY(?) ORDER BY id", (ids,)) if ids else []
+        return rows, bool(others)
+
+    def _outbox_rows(self, sql: str, params: tuple) -> list[OutboxRow]:
         return [OutboxRow(r["id"], r["chat_id"], r["kind"], json.loads(r["payload"]), r["message_id"], r["attempts"])
-                for r in rows]
+                for r in self.conn.execute(sql, params).fetchall()]
 
     def relayed_texts(self, after_id: int, up_to_id: int) -> dict[int, tuple[int, str]]:
         """Pending outbox rows with after_id < id <= up_to_id that relay a customer's text message (not an edit):

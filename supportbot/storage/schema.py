@@ -200,6 +200,9 @@ MIGRATIONS: list[tuple[str, list[str | tuple[str | None, str | None]]]] = [
         (None, "DROP TABLE message_terms"),
         (None, "CREATE INDEX messages_russian_words ON messages USING gin (to_tsvector('russian', COALESCE(body, '')))"),
     ]),
+    ("outbox rows claimed by the sender that sends them (set on PostgreSQL only: see QueueStorage.claim_outbox)", [
+        "ALTER TABLE outbox ADD COLUMN claimed_by INTEGER",
+    ]),
 ]
 
 
@@ -274,7 +277,10 @@ class NewerSchema(RuntimeError):
 def schema_version(conn: Connection) -> int:
     """The number of migrations applied (0 for an empty database)."""
     if isinstance(conn, PgConnection):
-        if conn.execute("SELECT to_regclass('schema_version')").fetchone()[0] is None:
+        # A query of the catalog, not to_regclass(): that may answer from a catalog snapshot older than a
+        # migration another copy has just committed while this one waited for the write lock.
+        if not conn.execute("SELECT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = current_schema()"
+                            " AND tablename = 'schema_version')").fetchone()[0]:
             return 0
         return conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] or 0
     return conn.execute("PRAGMA user_version").fetchone()[0]
