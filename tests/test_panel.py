@@ -157,6 +157,22 @@ def test_wrong_pins_lock_the_panel_like_operator_and_count_overall(shop, browser
     assert browser.login("1111").status_code == 302
 
 
+def test_wrong_pins_in_the_panel_tell_the_operators_once_when_login_closes(shop, browser, tmp_path):
+    olga = shop.operator("Ольга")
+    olga.logs_in("1111")
+    for number in range(GLOBAL_MAX_FAILURES - 1):
+        shop.operator(f"Взломщик{number}").says("/operator 9999")
+    shop.settle()
+    assert not olga.has("много неверных PIN")
+    assert browser.login("0000").status_code == 403  # the 20th wrong PIN of the hour
+    shop.settle()
+    assert olga.has("много неверных PIN")
+    for _ in range(2):  # the panel is locked now; another browser tries again
+        Browser(shop).login("0000")
+    shop.settle()
+    assert len([t for t in olga.texts() if "много неверных PIN" in t]) == 1
+
+
 def test_telegram_failures_close_the_panel_to_a_newcomer(shop, browser):
     for number in range(GLOBAL_MAX_FAILURES):
         shop.operator(f"Взломщик{number}").says("/operator 9999")

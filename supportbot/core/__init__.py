@@ -15,8 +15,8 @@ from .events import (Action, AnswerButton, ButtonPress, Buttons, CopyAlbum, Copy
                      DeliveryFailure, EditMessage, EditTopic, Event, IncomingMessage, LeaveChat, MembershipChange,
                      Person, RemoveButtons, SendText, SetCommands, TopicRecreated)
 from .login import (GLOBAL_MAX_FAILURES, GLOBAL_WINDOW_SECONDS, LOGIN_LOCK_SECONDS, LOGIN_MAX_FAILURES,
-                    after_failed_login, login_closed_to_newcomers, login_locked_for, login_pin, pin_fingerprint,
-                    pin_still_valid)
+                    after_failed_login, login_attack_begins, login_closed_to_newcomers, login_locked_for, login_pin,
+                    pin_fingerprint, pin_still_valid)
 from .parsing import (HISTORY_MAX, ID_MAX, HistoryArgs, args_in_topic, parse_button, parse_customer_ref, parse_history_args,
                       parse_optional_ref)
 from .routing import (Deliver, Hold, Refuse, ReplyTarget, Route, SeatView, TopicTarget, current_after_end, focus_after_assign,

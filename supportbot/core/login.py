@@ -50,6 +50,12 @@ def login_closed_to_newcomers(failures_last_hour: int) -> bool:
     return failures_last_hour >= GLOBAL_MAX_FAILURES
 
 
+def login_attack_begins(failures_last_hour: int) -> bool:
+    """Tell whether one more wrong PIN (in Telegram or the panel) closes /operator to newcomers: the moment
+    the operators on line are told, once."""
+    return login_closed_to_newcomers(failures_last_hour + 1) and not login_closed_to_newcomers(failures_last_hour)
+
+
 # --- mistyped logins -------------------------------------------------------------------
 
 # Cyrillic letters that look like the Latin ones of "operator" (and a few more).

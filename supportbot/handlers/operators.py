@@ -80,13 +80,18 @@ def _wrong_pin(ctx: Context, msg: IncomingMessage, failures: int, recent: int) -
     failures, locked_until = core.after_failed_login(failures, ctx.now)
     ctx.tx.set_login_failures(msg.sender.user_id, failures, locked_until)
     ctx.tx.count_login_failure(msg.sender.user_id, ctx.now)
-    if core.login_closed_to_newcomers(recent + 1) and not core.login_closed_to_newcomers(recent):
-        for seat in ctx.seats.online:  # told once, when the limit is reached
-            ctx.say(ctx.seats.chat_of(seat), texts.LOGIN_ATTACK)
+    if core.login_attack_begins(recent):
+        tell_login_attack(ctx)
     if locked_until is not None:
         ctx.say(msg.chat_id, texts.LOGIN_LOCKED.format(minutes=core.wait_minutes(locked_until - ctx.now)))
     else:
         ctx.say(msg.chat_id, texts.LOGIN_WRONG.format(left=core.LOGIN_MAX_FAILURES - failures))
+
+
+def tell_login_attack(ctx: Context) -> None:
+    """Tell every operator on line that too many wrong PINs closed /operator to newcomers."""
+    for seat in ctx.seats.online:
+        ctx.say(ctx.seats.chat_of(seat), texts.LOGIN_ATTACK)
 
 
 def operator_message(ctx: Context, seat: int, msg: IncomingMessage) -> None:

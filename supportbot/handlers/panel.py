@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from .. import texts
 from ..core import DialogState
 from ..storage import Customer, Dialog
-from . import commands, dialogs, relay
+from . import commands, dialogs, operators, relay
 from .context import Context
 
 log = logging.getLogger(__name__)
 
-KINDS = ("take", "close", "transfer", "reply", "canned", "note")
+KINDS = ("take", "close", "transfer", "reply", "canned", "note", "login_attack")
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class PanelAction:
     def from_payload(cls, payload: dict) -> "PanelAction":
         if payload.get("kind") not in KINDS:
             raise ValueError(f"unknown panel action {payload.get('kind')!r}")
-        return cls(kind=payload["kind"], seat=int(payload["seat"]), customer_id=int(payload["customer_id"]),
+        return cls(kind=payload["kind"], seat=int(payload.get("seat", 0)), customer_id=int(payload.get("customer_id", 0)),
                    text=str(payload.get("text") or ""), target_seat=_int_or_none(payload.get("target_seat")),
                    entry=_int_or_none(payload.get("entry")))
 
@@ -46,6 +46,9 @@ def _int_or_none(value) -> int | None:
 
 def apply(ctx: Context, action: PanelAction) -> None:
     """Apply a panel action for its seat, through the same functions as the seat's Telegram commands."""
+    if action.kind == "login_attack":  # wrong PINs in the panel reached the overall limit
+        operators.tell_login_attack(ctx)
+        return
     seat = action.seat
     customer = ctx.tx.customer(action.customer_id)
     if seat not in ctx.seats.online or customer is None:

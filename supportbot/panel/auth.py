@@ -90,16 +90,21 @@ def try_login(pin: str) -> tuple[int | None, str]:
         if core.login_closed_to_newcomers(recent) and not tx.held_a_seat(PANEL_ACCOUNT):
             return None, texts.LOGIN_CLOSED
         seat = seat_for_pin(state().config.pins, pin)
-        if seat is None:
-            failures, locked_until = core.after_failed_login(failures, now)
-            tx.set_login_failures(PANEL_ACCOUNT, failures, locked_until)
-            tx.count_login_failure(PANEL_ACCOUNT, now)
-            if locked_until is not None:
-                return None, texts.LOGIN_LOCKED.format(minutes=core.wait_minutes(locked_until - now))
-            return None, texts.LOGIN_WRONG.format(left=core.LOGIN_MAX_FAILURES - failures)
-        tx.set_login_failures(PANEL_ACCOUNT, 0, None)
-        tx.remember_operator(PANEL_ACCOUNT)
-        return seat, ""
+        if seat is not None:
+            tx.set_login_failures(PANEL_ACCOUNT, 0, None)
+            tx.remember_operator(PANEL_ACCOUNT)
+            return seat, ""
+        failures, locked_until = core.after_failed_login(failures, now)
+        tx.set_login_failures(PANEL_ACCOUNT, failures, locked_until)
+        tx.count_login_failure(PANEL_ACCOUNT, now)
+        attack = core.login_attack_begins(recent)
+        if attack:  # the bot tells the operators on line, as for /operator in Telegram
+            tx.add_panel_action({"kind": "login_attack"}, now)
+    if attack:
+        state().wake()
+    if locked_until is not None:
+        return None, texts.LOGIN_LOCKED.format(minutes=core.wait_minutes(locked_until - now))
+    return None, texts.LOGIN_WRONG.format(left=core.LOGIN_MAX_FAILURES - failures)
 
 
 @bp.route("/login", methods=("GET", "POST"))
