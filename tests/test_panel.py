@@ -13,7 +13,7 @@ import pytest
 from types import SimpleNamespace
 
 from supportbot import ops
-from supportbot.core import GLOBAL_MAX_FAILURES, LOGIN_MAX_FAILURES
+from supportbot.core import GLOBAL_MAX_FAILURES, LOGIN_MAX_FAILURES, PANEL_AWAY_SECONDS
 from supportbot.panel import create_app
 from supportbot.storage import export_rows
 
@@ -230,12 +230,87 @@ def test_a_reply_from_the_panel_reaches_the_customer_signed_and_echoed_to_the_se
 def test_a_seat_that_is_not_on_line_in_telegram_changes_nothing(shop, browser):
     people = fill(shop)
     browser.login("3333")
-    assert "не на линии в Telegram" in browser.get("/").get_data(as_text=True)
+    assert "Выйти на линию из панели" in browser.get("/").get_data(as_text=True)
     browser.act(shop.short_id(people.gena), "take")
     browser.act(shop.short_id(people.boris), "reply", text="Чужой ответ")
     assert "Чужой ответ" not in people.boris.texts()
     assert shop.view().queue == (people.gena.id,)
     assert not shop.failures
+
+
+def go(browser, kind):
+    browser.get("/")
+    response = browser.post("/presence", {"kind": kind})
+    assert response.status_code == 302
+    browser.shop.settle()
+
+
+def test_a_seat_nobody_holds_in_telegram_works_from_the_panel_alone(shop, browser):
+    people = fill(shop)
+    browser.login("3333")
+    go(browser, "online")
+    assert shop.view().dialogs[people.gena.id] == ("active", 3)  # the waiting customer comes to this seat
+    assert "Вы на линии через панель" in browser.get("/").get_data(as_text=True)
+    browser.act(shop.short_id(people.gena), "reply", text="Самовывоз есть, с 10 до 20")
+    assert any("Самовывоз есть, с 10 до 20" in t for t in people.gena.texts())
+    chats = {row[0] for row in shop.storage.conn.execute("SELECT chat_id FROM outbox")}
+    assert None not in chats and not shop.failures
+    other = shop.customer("Дина")
+    other.says("А доставка в выходные есть?")  # the seat has room: she comes to it too, told nowhere in Telegram
+    assert shop.view().dialogs[other.id] == ("active", 3)
+    go(browser, "offline")
+    view = shop.view()
+    assert view.queue == (people.gena.id, other.id) and 3 not in {seat for _, seat in view.dialogs.values()}
+    assert any("очеред" in t for t in people.gena.receives())
+
+
+def test_an_operator_logging_in_takes_a_panel_seat_over_with_its_dialogs(shop, browser):
+    people = fill(shop)
+    browser.login("3333")
+    go(browser, "online")
+    lena = shop.operator("Лена")
+    lena.logs_in("3333")
+    assert shop.view().dialogs[people.gena.id] == ("active", 3)
+    people.gena.says("Жду ответа")
+    assert lena.has("Жду ответа")
+    browser.post("/logout", {})
+    shop.settle()
+    assert shop.view().dialogs[people.gena.id] == ("active", 3)  # Lena's seat is not the panel's to close
+
+
+def test_a_panel_seat_stays_while_a_page_is_open_and_leaves_when_none_is(shop, browser):
+    people = fill(shop)
+    browser.login("3333")
+    go(browser, "online")
+    for _ in range(8):  # four minutes with the queue page open (it asks for news all the time)
+        shop.tick(30)
+        browser.get("/live/queue")
+    assert shop.view().dialogs[people.gena.id] == ("active", 3)
+    shop.tick(PANEL_AWAY_SECONDS - 1)
+    assert shop.view().dialogs[people.gena.id] == ("active", 3)
+    shop.tick(31)  # the browser was closed: nobody watches this seat
+    assert shop.view().queue == (people.gena.id,)
+    assert "Вы на линии через панель" not in browser.get("/").get_data(as_text=True)
+
+
+def test_logging_out_of_the_panel_takes_its_seat_off_line(shop, browser):
+    people = fill(shop)
+    browser.login("3333")
+    go(browser, "online")
+    browser.get("/")
+    assert browser.post("/logout", {}).status_code == 302
+    shop.settle()
+    assert shop.view().queue == (people.gena.id,)
+
+
+def test_the_dialog_form_takes_only_dialog_actions(shop, browser):
+    fill(shop)
+    browser.login()
+    browser.get("/customer/2")
+    for kind in ("login_attack", "online", "offline"):
+        assert browser.post("/customer/2/action", {"kind": kind}).status_code == 400
+    assert browser.post("/presence", {"kind": "take"}).status_code == 400
+    assert inbox_actions(shop) == 0
 
 
 def test_someone_elses_dialog_is_refused_with_a_word_to_the_seat(shop, browser):

@@ -25,5 +25,5 @@ from .report import PERIODS, ReportFigures, period_bounds, report_due, report_fi
 from .stats import DialogFacts, StatsLine, percentile, summarize
 from .text import (CAPTION_LIMIT, HISTORY_CONTINUATION, NO_CAPTION, TEXT_LIMIT, RelayShape, describe_person,
                    history_entry, join_lines_in_pieces, relay_shape, split_text, wait_minutes)
-from .waiting import (DEFAULT_DIALOG_SECONDS, SeatLoad, auto_reply_due, choose_seat, estimate_wait, flood_over,
-                      hold_for_flood, idle_step, should_retell_place)
+from .waiting import (DEFAULT_DIALOG_SECONDS, PANEL_AWAY_SECONDS, SeatLoad, auto_reply_due, choose_seat, estimate_wait,
+                      flood_over, hold_for_flood, idle_step, panel_seat_away, should_retell_place)

@@ -68,3 +68,13 @@ def idle_step(last_seen_at: float, asked_at: float | None, now: float, idle_seco
         return "logout" if now - asked_at >= idle_seconds else None
     return "ask" if now - last_seen_at >= idle_seconds else None
 
+
+# A seat on line through the web panel leaves the line when no page of the panel has asked for news this
+# long (its pages ask every 1.5 s while open; a hidden browser tab at least once a minute).
+PANEL_AWAY_SECONDS = 120
+
+
+def panel_seat_away(seen_at: float | None, now: float) -> bool:
+    """Tell whether a seat held by the web panel was left: the browser closed, the session expired, or the
+    panel or the bot restarted (sessions do not survive that)."""
+    return seen_at is None or now - seen_at >= PANEL_AWAY_SECONDS

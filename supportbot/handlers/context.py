@@ -49,8 +49,13 @@ class SeatRegistry:
         lowered = name.lower()
         return next((seat for seat, row in self.online.items() if (row.first_name or "").lower() == lowered), None)
 
-    def chat_of(self, seat: int) -> int:
+    def chat_of(self, seat: int) -> int | None:
+        """The seat's Telegram chat; None for a seat held by the web panel."""
         return self.online[seat].chat_id
+
+    def held_by_panel(self, seat: int) -> bool:
+        """Tell whether a seat is on line through the web panel (no Telegram chat)."""
+        return seat in self.online and self.online[seat].chat_id is None
 
     def name_of(self, seat: int) -> str:
         return self.online[seat].first_name or f"линия {seat}"
@@ -66,7 +71,10 @@ class Context:
     now: float
     topics: bool = False  # each dialog a topic in its operator's chat (Telegram's topics in private chats)
 
-    def send(self, action: core.Action, message_id: int | None = None, customer_id: int | None = None) -> int:
+    def send(self, action: core.Action, message_id: int | None = None, customer_id: int | None = None) -> int | None:
+        """Queue an action for Telegram; one for a seat held by the web panel (no chat) is not sent."""
+        if hasattr(action, "chat_id") and action.chat_id is None:
+            return None
         return self.tx.enqueue(action, self.now, message_id, customer_id)
 
     def say(self, chat_id: int, text: str, buttons: core.Buttons = (), customer_id: int | None = None,

@@ -1,8 +1,9 @@
-"""Timed duties, run every second: finished albums, flood holds, filling seats, alerts, queue updates, idle seats."""
+"""Timed duties, run every second: finished albums, flood holds, filling seats, alerts, queue updates, idle seats,
+seats left by the web panel."""
 from __future__ import annotations
 
 from .. import core, texts
-from . import buttons, customers, dialogs, relay, report
+from . import buttons, customers, dialogs, panel, relay, report
 from .context import Context
 
 
@@ -20,6 +21,7 @@ def tick(ctx: Context) -> None:
         remind_unanswered(ctx)
         retell_places(ctx)
     check_idle_seats(ctx)
+    panel.leave_abandoned_seats(ctx)
     report.tick(ctx)
 
 
@@ -66,7 +68,7 @@ def check_idle_seats(ctx: Context) -> None:
     queue_waiting = ctx.tx.queue_head() is not None
     unanswered = ctx.tx.seats_with_unanswered()
     for row in ctx.tx.seats():  # fresh rows: last_seen_at changes with every operator message
-        if row.seat not in ctx.seats.online:
+        if row.seat not in ctx.seats.online or ctx.seats.held_by_panel(row.seat):  # the panel's seats: see panel
             continue
         waiting = queue_waiting or row.seat in unanswered
         if not waiting and row.idle_asked_at is not None:

@@ -3,22 +3,28 @@
 The panel writes an action into the inbox (kind `panel_action`); this module applies it through
 the same functions the Telegram commands use, so the rules stay in one place: a reply goes out
 through the outbox signed with the seat's operator, and the seat's Telegram chat sees it too.
-An action of a seat that is not on line in Telegram does nothing (the panel says so beforehand).
+
+A seat nobody holds in Telegram can go on line from the panel ("online"): it is then held by the
+panel, with no Telegram chat (what the bot would tell that chat is not sent: the panel shows the
+same live), until the panel user leaves the line or logs out, or an operator logs in to it with
+/operator. An action of a seat that is on line nowhere does nothing (the panel says so beforehand).
 """
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
 
-from .. import texts
-from ..core import DialogState
+from .. import core, texts
+from ..core import DialogState, Person
 from ..storage import Customer, Dialog
 from . import commands, dialogs, operators, relay
 from .context import Context
 
 log = logging.getLogger(__name__)
 
-KINDS = ("take", "close", "transfer", "reply", "canned", "note", "login_attack")
+CUSTOMER_KINDS = ("take", "close", "transfer", "reply", "canned", "note")  # what a panel user does to a dialog
+SEAT_KINDS = ("online", "offline")  # going on line from the panel, and leaving it
+KINDS = CUSTOMER_KINDS + SEAT_KINDS + ("login_attack",)  # the last one comes from the panel's login, never a form
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,13 @@ def apply(ctx: Context, action: PanelAction) -> None:
         operators.tell_login_attack(ctx)
         return
     seat = action.seat
+    if action.kind == "online":
+        _go_on_line(ctx, seat)
+        return
+    if action.kind == "offline":
+        if ctx.seats.held_by_panel(seat):
+            dialogs.release_seat(ctx, seat)
+        return
     customer = ctx.tx.customer(action.customer_id)
     if seat not in ctx.seats.online or customer is None:
         log.info("panel action %s of seat %s ignored: the seat is not on line", action.kind, seat)
@@ -78,6 +91,32 @@ def apply(ctx: Context, action: PanelAction) -> None:
         text = action.text.strip() if action.kind == "reply" else _canned_answer(ctx, action.entry)
         if text:
             _reply(ctx, seat, customer, dialog, text)
+
+
+def panel_user_id(seat: int) -> int:
+    """The user id a seat held by the panel is recorded with: negative, so no Telegram user ever has it."""
+    return -seat
+
+
+def _go_on_line(ctx: Context, seat: int) -> None:
+    """Put a seat nobody holds on line for the panel, signed with the name of its last Telegram operator."""
+    if seat in ctx.seats.online or not 1 <= seat <= len(ctx.config.pins):
+        return
+    name = next((row.first_name for row in ctx.tx.seats() if row.seat == seat and row.first_name), "")
+    ctx.tx.seat_login(seat, Person(panel_user_id(seat), name), None, ctx.now,
+                      *core.pin_fingerprint(ctx.config.pins[seat - 1]))
+    ctx.tx.mark_panel_seen(seat, ctx.now)
+    ctx.seats.load(ctx.tx.seats())
+    dialogs.fill_seat(ctx, seat)
+
+
+def leave_abandoned_seats(ctx: Context) -> None:
+    """Take off line the seats held by a panel that nobody has open any more; their customers go on."""
+    for seat in list(ctx.seats.online):
+        if ctx.seats.held_by_panel(seat) and core.panel_seat_away(ctx.tx.panel_seen(seat), ctx.now):
+            log.info("seat %s, on line through the web panel, left: no panel page open for %s s", seat,
+                     core.PANEL_AWAY_SECONDS)
+            dialogs.release_seat(ctx, seat)
 
 
 def _reply(ctx: Context, seat: int, customer: Customer, dialog: Dialog, text: str) -> None:

@@ -33,6 +33,7 @@ class PanelState:
         self.clock = clock
         self.faq_file = FaqFile(config.faq_path)
         self.faq_lock = threading.Lock()
+        self.seen_written: dict[int, float] = {}  # seat -> when this panel last told the bot its page is open
 
     def faq(self):
         """The FAQ as the bot has it now (re-read when the file changed)."""

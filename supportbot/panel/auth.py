@@ -13,7 +13,7 @@ import secrets
 from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
 
 from .. import core, texts
-from .db import state, storage
+from .db import hand_to_bot, state, storage
 
 bp = Blueprint("auth", __name__)
 
@@ -122,5 +122,7 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    if g.seat is not None:  # a seat on line through the panel leaves the line with it (the bot checks which)
+        hand_to_bot({"kind": "offline", "seat": g.seat})
     session.clear()
     return redirect(url_for("auth.login"))

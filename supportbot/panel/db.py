@@ -23,3 +23,19 @@ def hand_to_bot(action: dict) -> None:
     with storage().transaction() as tx:
         tx.add_panel_action(action, state().clock())
     state().wake()
+
+
+SEEN_EVERY = 30.0  # how often an open page tells the bot that the seat the panel holds is still watched
+
+
+def note_presence(seats: dict) -> None:
+    """When the panel holds this session's seat, tell the bot its page is open (at most every SEEN_EVERY s)."""
+    row = seats.get(g.seat)
+    if row is None or row.chat_id is not None:
+        return
+    now, written = state().clock(), state().seen_written
+    if now - written.get(g.seat, float("-inf")) < SEEN_EVERY:
+        return
+    with storage().transaction() as tx:
+        tx.mark_panel_seen(g.seat, now)
+    written[g.seat] = now

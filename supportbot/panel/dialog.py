@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
-from ..handlers.panel import KINDS
+from ..handlers.panel import CUSTOMER_KINDS
 from .auth import login_required
-from .db import hand_to_bot, state, storage
+from .db import hand_to_bot, note_presence, state, storage
 
 bp = Blueprint("dialog", __name__)
 
@@ -25,9 +25,9 @@ def _customer_view(customer_id: int) -> dict:
         dialogs = tx.customer_dialogs(customer_id)
         open_dialog = tx.open_dialog(customer_id)
         seats = {row.seat: row for row in tx.seats() if row.tg_user_id is not None}
+    note_presence(seats)
     return {"customer": customer, "messages": messages, "dialogs": {d["id"]: d for d in dialogs},
-            "open_dialog": open_dialog, "seats": seats, "my_seat": g.seat,
-            "on_line": g.seat in seats}
+            "open_dialog": open_dialog, "seats": seats, "my_seat": g.seat}
 
 
 @bp.route("/customer/<int:customer_id>")
@@ -47,7 +47,7 @@ def fragment(customer_id: int):
 def action(customer_id: int):
     kind = request.form.get("kind", "")
     text = request.form.get("text", "").strip()
-    if kind not in KINDS or len(text) > MAX_TEXT:
+    if kind not in CUSTOMER_KINDS or len(text) > MAX_TEXT:
         abort(400)
     if kind in ("reply", "note") and not text:
         flash("Пустой текст не отправлен.")

@@ -1,10 +1,12 @@
-"""The queue page: who waits and every open dialog by seat, refreshed by panel.js from a fragment."""
+"""The queue page: who waits and every open dialog by seat, refreshed by panel.js from a fragment; going on
+line from the panel and leaving it."""
 from __future__ import annotations
 
-from flask import Blueprint, g, render_template
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
+from ..handlers.panel import SEAT_KINDS
 from .auth import login_required
-from .db import state, storage
+from .db import hand_to_bot, note_presence, state, storage
 
 bp = Blueprint("queue", __name__)
 
@@ -15,6 +17,7 @@ def _live() -> dict:
         queued = tx.queue_rows()
         active = tx.active_rows()
         seats = {row.seat: row for row in tx.seats() if row.tg_user_id is not None}
+    note_presence(seats)
     for place, row in enumerate(queued, start=1):
         row["place"] = place
         verdict = faq.classify(row["first_words"]) if row["first_words"] else None
@@ -32,3 +35,15 @@ def index():
 @login_required
 def fragment():
     return render_template("queue_live.html", **_live())
+
+
+@bp.post("/presence")
+@login_required
+def presence():
+    """Go on line from the panel, or leave the line (the bot applies it like /operator and /logout)."""
+    kind = request.form.get("kind", "")
+    if kind not in SEAT_KINDS:
+        abort(400)
+    hand_to_bot({"kind": kind, "seat": g.seat})
+    flash("Передано боту: через секунду линия " + ("откроется." if kind == "online" else "закроется."))
+    return redirect(url_for("queue.index"))

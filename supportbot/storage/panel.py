@@ -13,12 +13,15 @@ from .rows import _MESSAGE_COLUMNS, StoredMessage
 from .schema import dialect
 
 SEARCH_BOOKMARK = "search_indexed_up_to"
+PANEL_SEEN = "panel_seen:{seat}"  # when a page of the panel last asked for news for a seat the panel holds
 INDEX_BATCH = 2000
 
 
 class PanelRecords:
-    """Reads for the panel's pages (mixed into Tx)."""
+    """Reads for the panel's pages (mixed into Tx, whose `state`/`set_state` keep the bookmarks)."""
     conn: object
+    state: Callable[[str], str | None]
+    set_state: Callable[[str, str], None]
 
     def queue_rows(self) -> list[dict]:
         """Waiting dialogs, head first: dialog, customer, when queued and the customer's first words."""
@@ -75,6 +78,15 @@ class PanelRecords:
             rows = self.conn.execute(sql, (query, limit)).fetchall()
         return [dict(r) for r in rows]
 
+    def mark_panel_seen(self, seat: int, now: float) -> None:
+        """Record that a page of the panel holding this seat is open."""
+        self.set_state(PANEL_SEEN.format(seat=seat), repr(now))
+
+    def panel_seen(self, seat: int) -> float | None:
+        """When a page of the panel last asked for news for this seat; None if never."""
+        value = self.state(PANEL_SEEN.format(seat=seat))
+        return float(value) if value is not None else None
+
     def faq_events_since(self, since: float) -> list[tuple[str, float]]:
         """(kind, time) of every FAQ outcome since a time."""
         return [(r[0], r[1]) for r in self.conn.execute(
@@ -94,8 +106,8 @@ class PanelRecords:
         whose index over messages the server keeps itself)."""
         if dialect(self.conn) == "postgresql":
             return 0
-        row = self.conn.execute("SELECT value FROM bot_state WHERE key = ?", (SEARCH_BOOKMARK,)).fetchone()
-        after = int(row[0]) if row else 0
+        bookmark = self.state(SEARCH_BOOKMARK)
+        after = int(bookmark) if bookmark is not None else 0
         rows = self.conn.execute(
             "SELECT id, body FROM messages WHERE id > ? ORDER BY id LIMIT ?", (after, INDEX_BATCH)).fetchall()
         for r in rows:
@@ -103,9 +115,7 @@ class PanelRecords:
                 self.conn.execute("INSERT INTO message_terms (rowid, terms) VALUES (?, ?)",
                                   (r["id"], " ".join(words_of(r["body"]))))
         if rows:
-            self.conn.execute("INSERT INTO bot_state (key, value) VALUES (?, ?)"
-                              " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                              (SEARCH_BOOKMARK, str(rows[-1]["id"])))
+            self.set_state(SEARCH_BOOKMARK, str(rows[-1]["id"]))
         return len(rows)
 
     def add_panel_action(self, action: dict, now: float) -> None:
