@@ -264,6 +264,19 @@ def test_a_seat_nobody_holds_in_telegram_works_from_the_panel_alone(shop, browse
     assert any("очеред" in t for t in people.gena.receives())
 
 
+def test_a_panel_seat_in_topics_mode_opens_no_topics_and_fails_nothing(make_shop):
+    shop = make_shop(topics=True, operator_chat_limit=2)
+    browser = Browser(shop)
+    anna = shop.customer("Анна")
+    anna.says("Здравствуйте, самовывоз есть?")
+    browser.login("1111")
+    go(browser, "online")
+    assert shop.view().dialogs[anna.id] == ("active", 1)
+    browser.act(shop.short_id(anna), "reply", text="Есть, с 10 до 20")
+    assert any("Есть, с 10 до 20" in t for t in anna.texts())
+    assert not shop.failures and shop.dead_letters() == []
+
+
 def test_an_operator_logging_in_takes_a_panel_seat_over_with_its_dialogs(shop, browser):
     people = fill(shop)
     browser.login("3333")

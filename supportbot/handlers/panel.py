@@ -41,7 +41,8 @@ class PanelAction:
     def from_payload(cls, payload: dict) -> "PanelAction":
         if payload.get("kind") not in KINDS:
             raise ValueError(f"unknown panel action {payload.get('kind')!r}")
-        return cls(kind=payload["kind"], seat=int(payload.get("seat", 0)), customer_id=int(payload.get("customer_id", 0)),
+        return cls(kind=payload["kind"], seat=int(payload.get("seat", 0)),
+                   customer_id=int(payload.get("customer_id", 0)),
                    text=str(payload.get("text") or ""), target_seat=_int_or_none(payload.get("target_seat")),
                    entry=_int_or_none(payload.get("entry")))
 

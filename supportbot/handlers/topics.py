@@ -25,9 +25,9 @@ def topic_name(customer: Customer, mark: str = "") -> str:
 
 def open_topic(ctx: Context, seat: int, customer: Customer, dialog: Dialog) -> None:
     """Open a topic for a dialog in its operator's chat; what follows about the dialog goes into it."""
-    if not ctx.topics:
-        return
     chat = ctx.seats.chat_of(seat)
+    if not ctx.topics or chat is None:  # a seat held by the web panel has no chat to open topics in
+        return
     name = topic_name(customer)
     ctx.tx.name_topic(dialog.id, chat, name)
     ctx.send(CreateTopic(chat, dialog.id, name))
