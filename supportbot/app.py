@@ -31,7 +31,6 @@ from .core import DeliveryFailure, Event, TopicRecreated
 from .faq import FaqFile
 from .logs import setup_logging
 from .handlers import Context, SeatRegistry, report
-from .panel.serve import start_panel
 from .sender import Sender
 from .storage import InboxRow, InstanceLock, NewerSchema, Storage
 from .telegram import Backoff, TelegramClient, classify, dumps, parse_update, update_kind
@@ -358,7 +357,11 @@ class Bot:
                    threading.Thread(target=self.process, name="processor", daemon=True)]
         for thread in threads:
             thread.start()
-        panel = start_panel(self.config, self.wake_processor)
+        panel = None
+        if self.config.panel_enabled:  # Flask is loaded only for a panel that runs (about 20 MB)
+            from .panel.serve import start_panel
+
+            panel = start_panel(self.config, self.wake_processor)
         log.info("supportbot started: %d seats, database %s", len(self.config.pins), self.config.database)
         next_backup = 0.0
         while not self.stop.wait(0.5):  # a timed wait keeps Ctrl+C responsive on Windows

@@ -2,8 +2,7 @@
 
 Run as `python -m tests.bench_faq`; it prints Markdown tables. Quality is measured per shop:
 the clothes shop (data/faq.csv + tests/data/faq_eval.csv) and tests/data/shops/<name>/
-(faq.csv + eval.csv); the matcher was tuned on the clothes shop and `pets` only, the others
-are held out. Speed on a synthetic FAQ of 1,000 entries × 3 phrasings built deterministically
+(faq.csv + eval.csv); TUNED_SHOPS says which the matcher was tuned on, the others are held out. Speed on a synthetic FAQ of 1,000 entries × 3 phrasings built deterministically
 from the starter FAQ's words. Not a pytest module:
 tests/test_faq.py imports the evaluation helpers from here.
 """
@@ -26,8 +25,11 @@ ROOT = Path(__file__).resolve().parent.parent
 FAQ_PATH = ROOT / "data" / "faq.csv"
 EVAL_PATH = ROOT / "tests" / "data" / "faq_eval.csv"
 SHOPS = ROOT / "tests" / "data" / "shops"
-# The sets the matcher was tuned on besides the clothes shop; the rest are held out.
-TUNED_SHOPS = ("pets",)
+# The sets the matcher was tuned on besides the clothes shop: pets from the start, the next five after they had
+# been measured as held out (their wrong answers were read to shape the rules); the last four, written by another
+# hand on 01.12.2026, are held out: measured once before and once after that tuning.
+TUNED_SHOPS = ("pets", "autoparts", "bakery", "cosmetics", "books", "pharmacy")
+HELD_OUT_SHOPS = ("furniture", "flowers", "electronics", "hardware")
 BASELINE_CUTOFF = 0.6
 
 
@@ -48,7 +50,7 @@ class EvalSet:
 SETS: tuple[EvalSet, ...] = (
     EvalSet("clothes", FAQ_PATH, EVAL_PATH, True),
     *(EvalSet(name, SHOPS / name / "faq.csv", SHOPS / name / "eval.csv", name in TUNED_SHOPS)
-      for name in ("pets", "autoparts", "bakery", "cosmetics", "books", "pharmacy")),
+      for name in TUNED_SHOPS + HELD_OUT_SHOPS),
 )
 
 

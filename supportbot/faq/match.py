@@ -76,6 +76,8 @@ DEFAULT_MARGIN = 0.2
 # A message that asks with this many specific words of one entry needs only this share of the sure score.
 _MANY_WORDS = 3
 _MANY_WORDS_SHARE = 0.55
+# A message with an unknown word and at most this many specific known ones is never sure.
+_NARROW_TERMS = 1
 # `find` serves operators who type a few words on purpose: best entry, low bar, no margin.
 FIND_MIN_SCORE = 0.3
 # Telegram allows 4096 characters; a question is said in far fewer.
@@ -421,8 +423,7 @@ class FaqMatcher:
         if best is None or best.score < self.likely_score:
             return FaqVerdict(NONE, best, runner_up)
         second = runner_up.score if runner_up else 0.0
-        # Thanks and «ок» without a question mark close a talk: at most a suggestion.
-        if self._leads(best.score, second, self.margin) and not t.is_closing_remark(text):
+        if self._leads(best.score, second, self.margin) and not self._never_sure(text, known, unknown):
             if best.score >= self.min_score:
                 return FaqVerdict(SURE, best, runner_up)
             # A lower score is enough when the message asks with several of the entry's own specific words.
@@ -431,6 +432,18 @@ class FaqMatcher:
         if self._leads(best.score, second, self.margin * _LIKELY_LEAD_SHARE):
             return FaqVerdict(LIKELY, best, runner_up)
         return FaqVerdict(NONE, best, runner_up)
+
+    def never_sure(self, text: str) -> bool:
+        """Tell whether a message may at most get a suggestion, whatever it scores (see `_never_sure`)."""
+        return self._never_sure(text, *self._message_terms(text))
+
+    def _never_sure(self, text: str, known: dict[str, float], unknown: float) -> bool:
+        """Thanks and «ок» without a question mark close a talk; an order number with no question names an
+        order; a word the FAQ does not know beside only one specific word it does («криптой оплатить можно?»,
+        «бонусы сгорают?») is as often as not the question the FAQ lacks."""
+        if t.is_closing_remark(text) or t.is_order_reference(text):
+            return True
+        return unknown >= 1 and sum(1 for term in known if term not in self._generic) <= _NARROW_TERMS
 
     @staticmethod
     def _leads(best: float, second: float, margin: float) -> bool:

@@ -192,6 +192,17 @@ def is_closing_remark(text: str) -> bool:
     return "?" not in text and any(word in _SMALL_TALK for word in normalize(text).split())
 
 
+_REFERENCE_NUMBER = re.compile(r"\d{3,}")
+
+
+def is_order_reference(text: str) -> bool:
+    """Tell whether a message names an order or a booking rather than asks («заказ 4410 на фамилию Петрова»):
+    a number of three digits or more, no question mark and no question word."""
+    if "?" in text or not _REFERENCE_NUMBER.search(text):
+        return False
+    return not any(stem(word) in FRAME_TERMS for word in normalize(text).split())
+
+
 def is_known_word(word: str) -> bool:
     """Tell whether a normalised word is one of the general lists (filler, small talk, synonyms)."""
     return word in _FILLER or word in _SMALL_TALK or _STEMMER.stemWord(word) in _SYNONYM_OF
