@@ -21,7 +21,9 @@ runner-up has at most 80 % of it) and a score at the sure threshold, or, when th
 with three or more specific words of that entry, a little over half of it. The threshold is
 calibrated on the FAQ itself when it loads: each question phrasing is matched against the FAQ
 without it (leave-one-out) and the threshold is the lowest step at which those that would be
-sure mostly get their own entry. A thank-you without a question is never answered.
+sure mostly get their own entry. A thank-you without a question, an order number without one
+(«бронь 318 на Иванову») and a word the FAQ does not know beside only one specific word it does
+(«криптой оплатить можно?») are never answered, at most suggested.
 """
 
 from __future__ import annotations
