@@ -326,6 +326,21 @@ def test_the_dialog_form_takes_only_dialog_actions(shop, browser):
     assert inbox_actions(shop) == 0
 
 
+def test_ban_and_unban_from_the_panel_work_like_the_commands(shop, browser):
+    people = fill(shop)
+    browser.login("2222")  # Ivan's line: Boris is his
+    assert "Заблокировать" in browser.get(f"/customer/{shop.short_id(people.boris)}").get_data(as_text=True)
+    browser.act(shop.short_id(people.boris), "ban")
+    view = shop.view()
+    assert people.boris.id in view.banned and people.boris.id not in view.dialogs  # his dialog ended
+    assert people.ivan.has("заблокирован")
+    people.boris.says("Ау, вы тут?")
+    assert not people.ivan.has("Ау, вы тут?")
+    assert "Разблокировать" in browser.get(f"/customer/{shop.short_id(people.boris)}").get_data(as_text=True)
+    browser.act(shop.short_id(people.boris), "unban")
+    assert people.ivan.has("разблокирован") and people.boris.id not in shop.view().banned
+
+
 def test_someone_elses_dialog_is_refused_with_a_word_to_the_seat(shop, browser):
     people = fill(shop)
     browser.login("1111")  # Boris is Ivan's

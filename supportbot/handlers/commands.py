@@ -186,10 +186,14 @@ def _set_ban(ctx: Context, seat: int, msg: IncomingMessage, *, banned: bool) -> 
         ctx.say(msg.chat_id, texts.BAN_USAGE)
         return
     customer = _find_customer(ctx, msg.chat_id, ref)
-    if customer is None:
-        return
+    if customer is not None:
+        set_ban(ctx, seat, customer, banned=banned)
+
+
+def set_ban(ctx: Context, seat: int, customer: Customer, *, banned: bool) -> None:
+    """Ban or unban a customer for a seat (/ban, /unban, the panel); a ban ends their open dialog."""
     ctx.tx.set_banned(customer.id, banned)
-    ctx.say(msg.chat_id, (texts.BANNED if banned else texts.UNBANNED).format(who=customer.label))
+    ctx.say(ctx.seats.chat_of(seat), (texts.BANNED if banned else texts.UNBANNED).format(who=customer.label))
     dialog = ctx.tx.open_dialog(customer.id)
     if banned and dialog is not None:
         dialogs.end_dialog(ctx, dialog, Cause.BANNED, by_seat=seat)  # silently: a banned customer is never answered

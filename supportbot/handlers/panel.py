@@ -22,7 +22,7 @@ from .context import Context
 
 log = logging.getLogger(__name__)
 
-CUSTOMER_KINDS = ("take", "close", "transfer", "reply", "canned", "note")  # what a panel user does to a dialog
+CUSTOMER_KINDS = ("take", "close", "transfer", "reply", "canned", "note", "ban", "unban")  # what a panel user does
 SEAT_KINDS = ("online", "offline")  # going on line from the panel, and leaving it
 KINDS = CUSTOMER_KINDS + SEAT_KINDS + ("login_attack",)  # the last one comes from the panel's login, never a form
 
@@ -71,6 +71,9 @@ def apply(ctx: Context, action: PanelAction) -> None:
     chat = ctx.seats.chat_of(seat)
     if action.kind == "note":
         _note(ctx, seat, customer, action.text)
+        return
+    if action.kind in ("ban", "unban"):
+        commands.set_ban(ctx, seat, customer, banned=action.kind == "ban")
         return
     dialog = ctx.tx.open_dialog(customer.id)
     if dialog is None:
