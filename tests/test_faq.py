@@ -20,14 +20,14 @@ HEADER = "question,answer,keywords\n"
 # Sets that do not reach the bar (precision ≥ 0.95 and recall ≥ 0.85), with what they measured
 # (python -m tests.bench_faq). strict: the day one passes, its mark must go.
 SHORT_OF_THE_BAR: dict[str, str] = {
-    "clothes": "tuned: precision 0.985 (2 wrong of 131), recall 0.729 — recall short",
-    "pets": "tuned: precision 1.000 (0 wrong of 50), recall 0.510 — recall short",
-    "autoparts": "tuned: precision 0.855 (8 wrong of 55), recall 0.461 — both short",
+    "clothes": "tuned: precision 0.985 (2 wrong of 133), recall 0.740 — recall short",
+    "pets": "tuned: precision 1.000 (0 wrong of 51), recall 0.520 — recall short",
+    "autoparts": "tuned: precision 0.857 (8 wrong of 56), recall 0.471 — both short",
     "bakery": "tuned: precision 0.982 (1 wrong of 56), recall 0.539 — recall short",
-    "cosmetics": "tuned: precision 0.918 (5 wrong of 61), recall 0.560 — both short",
-    "books": "tuned: precision 0.938 (3 wrong of 48), recall 0.391 — both short",
+    "cosmetics": "tuned: precision 0.891 (7 wrong of 64), recall 0.570 — both short",
+    "books": "tuned: precision 0.918 (4 wrong of 49), recall 0.391 — both short",
     "pharmacy": "tuned: precision 1.000 (0 wrong of 38), recall 0.328 — recall short",
-    "furniture": "held out: precision 0.848 (7 wrong of 46), recall 0.390 — both short",
+    "furniture": "held out: precision 0.851 (7 wrong of 47), recall 0.400 — both short",
     "flowers": "held out: precision 0.896 (5 wrong of 48), recall 0.413 — both short",
     "electronics": "held out: precision 0.883 (7 wrong of 60), recall 0.417 — both short",
     "hardware": "held out: precision 0.923 (4 wrong of 52), recall 0.462 — both short",
