@@ -1,7 +1,7 @@
 """Delivers the outbox: paced, per-chat ordered, retried, never dropped silently.
 
 One scheduler thread owns a database connection and the in-memory view of
-pending rows (a queue per chat); a few worker threads only make HTTP calls.
+pending rows (backlog.py: a queue per chat); a few worker threads only make HTTP calls.
 Each chat has at most one call in flight, so its messages arrive in order,
 while other chats go on. Pacing (a global and a per-chat token bucket) keeps
 under Telegram's limits; a 429 pauses that chat for exactly retry_after.
@@ -37,11 +37,11 @@ import logging
 import queue
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass
 from typing import Callable
 
 from . import pacing
+from .backlog import Backlog
 from .storage import OutboxRow, Storage
 from .telegram import ApiFailure, Backoff, NewTopic, TelegramClient, classify, thread_gone
 
@@ -100,7 +100,7 @@ class Sender:
         self.new_rows = True
         self.stopping = False
         self.outcomes: list[Outcome] = []
-        self.chats: dict[int, deque[OutboxRow]] = {}
+        self.backlog = Backlog()
         self.in_flight: set[int] = set()
         self.ready_at: dict[int, float] = {}
         self.buckets: dict[int, pacing.TokenBucket] = {}
@@ -111,11 +111,8 @@ class Sender:
         self.last_429: tuple[int | None, float] = (None, float("-inf"))
         self.backoff = Backoff()
         self.outage_since: float | None = None
-        self.last_loaded = 0
         self.owner: int | None = None  # this sender's claim key on PostgreSQL (None on SQLite)
         self.rescan_at = float("inf")
-        self.relays: dict[int, pacing.Relay] = {}
-        self.alone: set[int] = set()  # rows whose combined message was refused: they go one by one
         # Thread ids learnt from calls but not yet written: (dialog id, chat id) -> thread id or None.
         self.topic_threads: dict[tuple[int, int], int | None] = {}
         self.jobs: queue.Queue[Job | None] = queue.Queue()
@@ -192,7 +189,7 @@ class Sender:
         if writes:
             self.unwritten.append(writes)
         if load:
-            self._load(storage, self.last_loaded)
+            self._load(storage, self.backlog.last_loaded)
         if self.clock() >= self.rescan_at:
             self._load(storage, 0)
         with self.cond:
@@ -222,18 +219,7 @@ class Sender:
         if self.owner is not None:
             self.rescan_at = self.clock() + RESCAN_SECONDS[0 if others else 1]
         with self.cond:
-            for row in rows:
-                waiting = self.chats.setdefault(row.chat_id, deque())
-                if waiting and waiting[-1].id > row.id:  # freed by another sender: older than what waits here
-                    place = sum(1 for r in waiting if r.id < row.id)
-                    waiting.insert(max(place, 1 if row.chat_id in self.in_flight else 0), row)
-                else:
-                    waiting.append(row)
-                self.last_loaded = max(self.last_loaded, row.id)
-                if row.id in relays:
-                    relay = pacing.relay_of(row, *relays[row.id])
-                    if relay is not None:
-                        self.relays[row.id] = relay
+            self.backlog.add(rows, relays, self.in_flight)
         if len(rows) == 1000:
             self.wake()
 
@@ -243,7 +229,7 @@ class Sender:
         if self.paused_until > now:
             return self.paused_until - now
         wait: float | None = None
-        for chat_id in sorted(self.chats, key=lambda c: self.chats[c][0].id):
+        for chat_id in self.backlog.chats_in_order():
             if chat_id in self.in_flight:
                 continue
             ready = self.ready_at.get(chat_id, 0.0)
@@ -260,22 +246,19 @@ class Sender:
             global_wait = self.global_bucket.wait_time(now)
             if global_wait:
                 return _earliest(wait, global_wait)
-            job = self._job(self.chats[chat_id], bucket)
+            job = self._job(chat_id, bucket)
             bucket.take()
             self.global_bucket.take()
             self.in_flight.add(chat_id)
             self.jobs.put(job)
         return wait
 
-    def _job(self, rows: deque[OutboxRow], bucket: pacing.TokenBucket) -> Job:
-        """The chat's next call: its head row, or, when more wait than the chat's limit lets through now,
-        the head customer's texts combined from the run of plain relayed texts at the head of the queue."""
-        head = rows[0]
+    def _job(self, chat_id: int, bucket: pacing.TokenBucket) -> Job:
+        """The chat's next call: its head row, or the head customer's texts combined (Backlog.next_call)."""
         now = self.clock()
-        if head.id not in self.relays or head.id in self.alone or len(rows) <= int(bucket.tokens):
-            return self._single(head, now)
-        taken, text = pacing.combine(list(rows), self.relays)
-        if len(taken) == 1:
+        taken, text = self.backlog.next_call(chat_id, bucket.tokens)
+        head = taken[0]
+        if text is None:
             return self._single(head, now)
         call = OutboxRow(head.id, head.chat_id, "SendText", {"text": text, "topic_of": head.payload.get("topic_of")},
                          head.message_id, head.attempts)
@@ -380,7 +363,7 @@ class Sender:
                 for done in rows:  # a combined message: every row in it answers to its message id
                     sent.append((done.id, first))
                     self._remember_sent(done.id, first)
-                    self._remove(done)
+                    self.backlog.remove(done)
                 self._outage_over(now)
             elif failure.kind in NOT_THE_ROWS_FAULT:
                 self._outage(now, failure)
@@ -388,18 +371,19 @@ class Sender:
                 self._slow_down(row.chat_id, failure.retry_after, now)
             elif failure.kind == "blocked":
                 event = _failure_event(row, failure)
-                for dropped in self._drop_chat(row.chat_id):  # every later row would get 403 as well
+                self.ready_at.pop(row.chat_id, None)
+                for dropped in self.backlog.drop_chat(row.chat_id):  # every later row would get 403 as well
                     failed.append((dropped.id, failure.description, event if dropped.id == row.id else None))
             elif len(rows) > 1:  # the combined message was refused: not the rows' fault, send them one by one
                 log.info("a combined message to chat %s was refused (%s); sending its parts one by one",
                          row.chat_id, failure.description)
-                self.alone.update(r.id for r in rows)
+                self.backlog.one_by_one(rows)
             elif row.attempts + 1 >= MAX_BAD_REQUEST_TRIES:
                 failed.append((row.id, failure.description, _failure_event(row, failure)))
-                self._remove(row)
+                self.backlog.remove(row)
             else:
                 retries.append((row.id, failure.description))
-                self._replace_head(row)
+                self.backlog.count_attempt(row)
                 self.ready_at[row.chat_id] = now + 2.0
         return {"sent": sent, "retries": retries, "failed": failed, "album_ids": album_ids, "topics": topics,
                 "recreated": recreated}
@@ -442,33 +426,6 @@ class Sender:
         else:
             log.info("Telegram asked to slow down for chat %s: retry after %ss", chat_id, retry_after)
         self.last_429 = (chat_id, now)
-
-    def _remove(self, row: OutboxRow) -> None:
-        queue_ = self.chats.get(row.chat_id)
-        if queue_:
-            if queue_[0].id == row.id:
-                queue_.popleft()
-            else:  # a row combined into the head's message
-                for index, waiting in enumerate(queue_):
-                    if waiting.id == row.id:
-                        del queue_[index]
-                        break
-            if not queue_:
-                del self.chats[row.chat_id]
-        self.relays.pop(row.id, None)
-        self.alone.discard(row.id)
-
-    def _replace_head(self, row: OutboxRow) -> None:
-        queue_ = self.chats[row.chat_id]
-        queue_[0] = OutboxRow(row.id, row.chat_id, row.kind, row.payload, row.message_id, row.attempts + 1)
-
-    def _drop_chat(self, chat_id: int) -> list[OutboxRow]:
-        self.ready_at.pop(chat_id, None)
-        dropped = list(self.chats.pop(chat_id, ()))
-        for row in dropped:
-            self.relays.pop(row.id, None)
-            self.alone.discard(row.id)
-        return dropped
 
     def _outage(self, now: float, failure: ApiFailure) -> None:
         """Pause all sending; rows stay as they are. Calls already in flight do not lengthen the pause."""

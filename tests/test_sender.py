@@ -11,6 +11,7 @@ from telebot import apihelper
 from supportbot.core import CreateTopic, Person, SendText
 from supportbot.pacing import Relay
 from supportbot.pacing import relay_of as _relay
+from supportbot.backlog import Backlog
 from supportbot.sender import Sender
 from supportbot.storage import OutboxRow, Storage
 from supportbot.telegram import Backoff, NewTopic
@@ -308,3 +309,32 @@ def test_two_overlapping_senders_send_every_row_once():
     texts = [call[2]["text"] for call in client.calls]
     assert sorted(texts) == sorted(f"{chat}:{n}" for chat in range(1, 31) for n in range(2) for _ in range(5))
     assert len(set(senders[0].sent_ids) & set(senders[1].sent_ids)) == 0
+
+
+# --- the backlog: rows per chat in id order ----------------------------------------------------------------
+
+def _text_row(row_id: int, chat: int, text: str) -> OutboxRow:
+    return OutboxRow(row_id, chat, "SendText", {"text": f"Анна (#1):\n{text}", "buttons": [],
+                                                 "reply_to_outbox": None}, row_id, 0)
+
+
+def test_rows_freed_by_another_sender_take_their_place_by_id_but_never_before_a_head_in_flight():
+    backlog = Backlog()
+    backlog.add([_text_row(5, 1, "e"), _text_row(7, 1, "g"), _text_row(6, 2, "f")], {}, busy=set())
+    backlog.add([_text_row(3, 1, "c"), _text_row(4, 2, "d")], {}, busy={1})  # chat 1's head (5) is being sent
+    assert [r.id for r in backlog.chats[1]] == [5, 3, 7] and [r.id for r in backlog.chats[2]] == [4, 6]
+    assert backlog.chats_in_order() == [2, 1] and backlog.last_loaded == 7  # by the oldest head
+
+
+def test_the_next_call_combines_a_customers_texts_only_when_the_chat_has_more_waiting_than_credit():
+    backlog = Backlog()
+    rows = [_text_row(n, 1, word) for n, word in ((1, "один"), (2, "два"), (3, "три"))]
+    backlog.add(rows, {r.id: (7, r.payload["text"].split("\n")[1]) for r in rows}, busy=set())
+    assert backlog.next_call(1, credit=3) == ([rows[0]], None)
+    taken, text = backlog.next_call(1, credit=1)
+    assert taken == rows and text == "Анна (#1):\nодин\nдва\nтри"
+    backlog.one_by_one(tuple(taken))
+    assert backlog.next_call(1, credit=1) == ([rows[0]], None)
+    backlog.remove(rows[1])
+    assert [r.id for r in backlog.chats[1]] == [1, 3]
+    assert backlog.drop_chat(1) == [rows[0], rows[2]] and backlog.chats == {}
