@@ -216,8 +216,12 @@ class Sender:
         """Take the pending rows past after_id that are this sender's to send (all of them on SQLite)."""
         rows, others = storage.claim_outbox(self.owner, after_id)
         relays = storage.relayed_texts(rows[0].id - 1, rows[-1].id) if rows else {}
-        if self.owner is not None:
-            self.rescan_at = self.clock() + RESCAN_SECONDS[0 if others else 1]
+        if self.owner is not None:  # a fixed cadence: loads of new rows never put a rescan off
+            soon = self.clock() + RESCAN_SECONDS[0]
+            if after_id == 0:
+                self.rescan_at = soon if others else self.clock() + RESCAN_SECONDS[1]
+            elif others:
+                self.rescan_at = min(self.rescan_at, soon)
         with self.cond:
             self.backlog.add(rows, relays, self.in_flight)
         if len(rows) == 1000:

@@ -18,7 +18,7 @@ from supportbot.panel import create_app
 from supportbot.storage import export_rows
 
 HOSTILE = ('<script>alert(1)</script>', '"><img src=x onerror=alert(2)>')
-PAGES = ["/", "/live/queue", "/search?q=доставку", "/stats", "/stats?days=7", "/faq", "/export.csv"]
+PAGES = ["/", "/live/queue", "/live/line", "/search?q=доставку", "/stats", "/stats?days=7", "/faq", "/export.csv"]
 
 
 class Browser:
@@ -298,11 +298,14 @@ def test_a_panel_seat_stays_while_a_page_is_open_and_leaves_when_none_is(shop, b
     for _ in range(8):  # four minutes with the queue page open (it asks for news all the time)
         shop.tick(30)
         browser.get("/live/queue")
-    assert shop.view().dialogs[people.gena.id] == ("active", 3)
+    for _ in range(8):  # four minutes on the statistics page: its line status in the nav asks for news too
+        shop.tick(30)
+        assert "на линии через панель" in browser.get("/live/line").get_data(as_text=True)
     shop.tick(PANEL_AWAY_SECONDS - 1)
     assert shop.view().dialogs[people.gena.id] == ("active", 3)
-    shop.tick(31)  # the browser was closed: nobody watches this seat
+    shop.tick(1)  # the browser was closed: nobody watches this seat
     assert shop.view().queue == (people.gena.id,)
+    assert "не на линии" in browser.get("/live/line").get_data(as_text=True)
     assert "Вы на линии через панель" not in browser.get("/").get_data(as_text=True)
 
 

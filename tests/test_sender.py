@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 import time
 
@@ -12,6 +13,7 @@ from supportbot.core import CreateTopic, Person, SendText
 from supportbot.pacing import Relay
 from supportbot.pacing import relay_of as _relay
 from supportbot.backlog import Backlog
+from supportbot import sender as sender_module
 from supportbot.sender import Sender
 from supportbot.storage import OutboxRow, Storage
 from supportbot.telegram import Backoff, NewTopic
@@ -275,20 +277,72 @@ def queue_texts(db, chats: range, per_chat: int) -> None:
 
 def test_a_sender_claims_its_rows_and_another_gets_them_only_when_it_is_gone():
     db = fresh_postgres()
-    queue_texts(db, range(1, 4), 2)
+    queue_texts(db, range(1, 4), 2)  # rows 1:0 2:0 3:0 1:1 2:1 3:1
     first, second = Storage(db), Storage(db)
     try:
         mine, theirs = first.sender_key(), second.sender_key()
-        claimed, _ = first.claim_outbox(mine, 0, limit=4)
-        assert [row.payload["text"] for row in claimed] == ["1:0", "2:0", "3:0", "1:1"]
+        claimed, _ = first.claim_outbox(mine, 0, limit=2)
+        assert [row.payload["text"] for row in claimed] == ["1:0", "2:0"]
         rest, others = second.claim_outbox(theirs, 0)
-        assert [row.payload["text"] for row in rest] == ["2:1", "3:1"] and others  # the first copy is alive
-        assert second.claim_outbox(theirs, 0) == ([], True)
+        # chats 1 and 2 wait behind the first copy's rows (each chat in order); chat 3 is free
+        assert [row.payload["text"] for row in rest] == ["3:0", "3:1"] and others
+        assert second.claim_outbox(theirs, 0) == ([], True)  # never its own rows again
         first.close()  # its lock goes with its connection: its claims are free
         freed, others = second.claim_outbox(theirs, 0)
-        assert [row.payload["text"] for row in freed] == ["1:0", "2:0", "3:0", "1:1"] and not others
+        assert [row.payload["text"] for row in freed] == ["1:0", "2:0", "1:1", "2:1"] and not others
     finally:
         second.close()
+
+
+def test_a_sender_whose_connection_was_replaced_keeps_its_claims_and_takes_none_twice():
+    db = fresh_postgres()
+    queue_texts(db, range(1, 2), 3)
+    store, other = Storage(db), Storage(db)
+    try:
+        key = store.sender_key()
+        assert len(store.claim_outbox(key, 0)[0]) == 3
+        pid = store.conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+        other.conn.execute("SELECT pg_terminate_backend(?)", (pid,))
+        with pytest.raises(sqlite3.Error):
+            store.claim_outbox(key, 0)  # the broken connection is noticed; the driver connects again after it
+        assert store.claim_outbox(key, 0) == ([], False)  # nothing of its own again, and its lock is back
+        assert other.claim_outbox(other.sender_key(), 0) == ([], True)  # so nobody else takes its rows
+    finally:
+        store.close()
+        other.close()
+
+
+def test_rows_freed_by_a_dead_copy_go_out_even_while_new_rows_keep_coming(monkeypatch):
+    monkeypatch.setattr(sender_module, "RESCAN_SECONDS", (0.2, 1.0))
+    db = fresh_postgres()
+    queue_texts(db, range(1, 2), 1)
+    dead = Storage(db)
+    assert len(dead.claim_outbox(dead.sender_key(), 0)[0]) == 1  # another copy holds 1:0
+    client = FakeClient(lambda n, _payload: None)
+    sender = Sender(db, client, rate_per_second=1000, per_chat_rate=1000, per_chat_burst=100)
+    sender.start()
+    try:
+        queue_texts(db, range(2, 3), 1)
+        sender.wake()
+        client.wait(lambda calls: len(calls) >= 1)
+        dead.close()  # that copy is gone: 1:0 is free
+        done = threading.Event()
+
+        def busy_bot():  # a new row every 0.1 s, more often than the sender would look again from the start
+            for number in range(3, 100):
+                if done.wait(0.1):
+                    return
+                queue_texts(db, range(number, number + 1), 1)
+                sender.wake()
+        feeder = threading.Thread(target=busy_bot)
+        feeder.start()
+        try:
+            client.wait(lambda calls: any(call[2]["text"] == "1:0" for call in calls), timeout=5)
+        finally:
+            done.set()
+            feeder.join()
+    finally:
+        sender.stop(5)
 
 
 def test_two_overlapping_senders_send_every_row_once():

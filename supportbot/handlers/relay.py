@@ -65,6 +65,8 @@ def suggest_faq(ctx: Context, dialog: Dialog, customer: Customer, message: Store
     """Under a customer's question the FAQ answers only probably: offer the operator that answer in one tap."""
     if message.content_type != "text" or message.edit_of is not None or not message.body or message.tg_message_id is None:
         return
+    if ctx.seats.held_by_panel(dialog.seat):
+        return  # no chat to show the suggestion in: not counted as suggested either
     verdict = ctx.faq.classify(message.body)
     if verdict.outcome != "likely":
         return

@@ -37,6 +37,16 @@ def fragment():
     return render_template("queue_live.html", **_live())
 
 
+@bp.route("/live/line")
+@login_required
+def line():
+    """The nav's line status; asked for by every page, it also keeps a seat held by the panel on line."""
+    with storage().reading() as tx:
+        seats = {row.seat: row for row in tx.seats() if row.tg_user_id is not None}
+    note_presence(seats)
+    return render_template("line.html", seats=seats, my_seat=g.seat)
+
+
 @bp.post("/presence")
 @login_required
 def presence():

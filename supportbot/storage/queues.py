@@ -17,6 +17,14 @@ from .schema import dialect
 INBOX_MAX_ATTEMPTS = 3
 
 
+_SENDER_LOCK = f"l.locktype = 'advisory' AND l.granted AND l.classid::bigint = {SENDER_LOCK_CLASS} AND l.objsubid = 2"
+
+
+def _alive(alias: str) -> str:
+    """SQL: the sender that claimed row `alias` still holds its lock (its copy is alive)."""
+    return f"EXISTS (SELECT 1 FROM pg_locks l WHERE {_SENDER_LOCK} AND l.objid::bigint = {alias}.claimed_by)"
+
+
 class QueueStorage:
     conn: sqlite3.Connection
 
@@ -85,26 +93,32 @@ class QueueStorage:
         return key
 
     def claim_outbox(self, owner: int | None, after_id: int, limit: int = 1000) -> tuple[list[OutboxRow], bool]:
-        """Pending rows with id > after_id that this sender may send, oldest first; and whether rows past
-        after_id are still claimed by another sender that is alive (worth looking again later).
+        """Pending rows with id > after_id that this sender may send, oldest first; and whether another
+        sender that is alive still holds rows (worth looking again soon).
 
         Without an owner (SQLite) every pending row is the sender's. On PostgreSQL a row is free when no
-        sender claimed it or its claimant's lock is gone (that copy died or stopped); free rows are locked
-        with FOR UPDATE SKIP LOCKED and marked as this sender's in the same transaction, so two copies that
-        briefly overlap never both send one row.
+        sender claimed it or its claimant's lock is gone (that copy died or stopped); rows this sender claimed
+        itself are never taken again. A chat's row is not taken while an older row of that chat is held by
+        another live sender, so each chat stays in order. Free rows are locked with FOR UPDATE SKIP LOCKED and
+        marked as this sender's in the same transaction, so two copies that overlap never both send one row.
         """
         if owner is None:
             return self.pending_outbox(after_id, limit), False
-        alive = ("EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted"
-                 " AND l.classid::bigint = ? AND l.objsubid = 2 AND l.objid::bigint = outbox.claimed_by)")
         with self.transaction():
+            # A connection the driver opened again has lost the lock: take it again (the key is this sender's).
+            self.conn.execute(
+                f"SELECT pg_advisory_lock(?, ?) WHERE NOT EXISTS (SELECT 1 FROM pg_locks l WHERE {_SENDER_LOCK}"
+                " AND l.objid::bigint = ? AND l.pid = pg_backend_pid())", (SENDER_LOCK_CLASS, owner, owner))
             ids = [r[0] for r in self.conn.execute(
-                f"SELECT id FROM outbox WHERE status = 'pending' AND id > ? AND (claimed_by IS NULL OR NOT {alive})"
-                " ORDER BY id LIMIT ? FOR UPDATE OF outbox SKIP LOCKED", (after_id, SENDER_LOCK_CLASS, limit))]
+                "SELECT o.id FROM outbox o WHERE o.status = 'pending' AND o.id > ?"
+                f" AND (o.claimed_by IS NULL OR (o.claimed_by <> ? AND NOT {_alive('o')}))"
+                " AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.chat_id = o.chat_id AND e.status = 'pending'"
+                f" AND e.id < o.id AND e.claimed_by <> ? AND {_alive('e')})"
+                " ORDER BY o.id LIMIT ? FOR UPDATE OF o SKIP LOCKED", (after_id, owner, owner, limit))]
             self.conn.executemany("UPDATE outbox SET claimed_by = ? WHERE id = ?", [(owner, i) for i in ids])
             others = self.conn.execute(
-                f"SELECT EXISTS (SELECT 1 FROM outbox WHERE status = 'pending' AND id > ? AND claimed_by <> ?"
-                f" AND {alive})", (after_id, owner, SENDER_LOCK_CLASS)).fetchone()[0]
+                "SELECT EXISTS (SELECT 1 FROM outbox o WHERE o.status = 'pending' AND o.claimed_by <> ?"
+                f" AND {_alive('o')})", (owner,)).fetchone()[0]
             rows = self._outbox_rows("SELECT id, chat_id, kind, payload, message_id, attempts FROM outbox"
                                      " WHERE id = ANY(?) ORDER BY id", (ids,)) if ids else []
         return rows, bool(others)
