@@ -66,7 +66,7 @@ class PgSession:
         if self.database is None:
             if in_ci():
                 pytest.fail(f"{ENV}=postgresql in CI, but {self.problem}")
-            pytest.skip(f"{ENV}=postgresql: {self.problem}")
+            pytest.skip(f"{ENV}=postgresql: {self.problem}; runs in CI, where .ci/run starts the server")
         schema = f"t{os.getpid()}_{next(self._schemas)}"
         import psycopg
 

@@ -29,7 +29,7 @@ except ImportError:
 
 if missing and os.environ.get("CI") == "true":
     raise RuntimeError(f"browser tests cannot be skipped in CI: {missing}")
-pytestmark = pytest.mark.skipif(bool(missing), reason=missing)
+pytestmark = pytest.mark.skipif(bool(missing), reason=f"{missing}; runs in CI, where .ci/run installs Chromium")
 
 
 def free_port() -> int:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import current_app, g
 
-from ..storage import Storage
+from ..storage import SeatRow, Storage
 
 
 def state():
@@ -16,6 +16,11 @@ def storage() -> Storage:
     if "storage" not in g:
         g.storage = Storage(state().config.database)
     return g.storage
+
+
+def seats_on_line(tx) -> dict[int, SeatRow]:
+    """The seats someone holds now (in Telegram or through the panel), by number."""
+    return {row.seat: row for row in tx.seats() if row.tg_user_id is not None}
 
 
 def hand_to_bot(action: dict) -> None:

@@ -9,7 +9,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 
 from ..handlers.panel import CUSTOMER_KINDS
 from .auth import login_required
-from .db import hand_to_bot, note_presence, state, storage
+from .db import hand_to_bot, note_presence, seats_on_line, state, storage
 
 bp = Blueprint("dialog", __name__)
 
@@ -24,7 +24,7 @@ def _customer_view(customer_id: int) -> dict:
         messages = tx.customer_messages(customer_id)
         dialogs = tx.customer_dialogs(customer_id)
         open_dialog = tx.open_dialog(customer_id)
-        seats = {row.seat: row for row in tx.seats() if row.tg_user_id is not None}
+        seats = seats_on_line(tx)
     note_presence(seats)
     return {"customer": customer, "messages": messages, "dialogs": {d["id"]: d for d in dialogs},
             "open_dialog": open_dialog, "seats": seats, "my_seat": g.seat}

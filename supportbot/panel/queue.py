@@ -6,7 +6,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 
 from ..handlers.panel import SEAT_KINDS
 from .auth import login_required
-from .db import hand_to_bot, note_presence, state, storage
+from .db import hand_to_bot, note_presence, seats_on_line, state, storage
 
 bp = Blueprint("queue", __name__)
 
@@ -16,7 +16,7 @@ def _live() -> dict:
     with storage().reading() as tx:
         queued = tx.queue_rows()
         active = tx.active_rows()
-        seats = {row.seat: row for row in tx.seats() if row.tg_user_id is not None}
+        seats = seats_on_line(tx)
     note_presence(seats)
     for place, row in enumerate(queued, start=1):
         row["place"] = place
@@ -42,7 +42,7 @@ def fragment():
 def line():
     """The nav's line status; asked for by every page, it also keeps a seat held by the panel on line."""
     with storage().reading() as tx:
-        seats = {row.seat: row for row in tx.seats() if row.tg_user_id is not None}
+        seats = seats_on_line(tx)
     note_presence(seats)
     return render_template("line.html", seats=seats, my_seat=g.seat)
 

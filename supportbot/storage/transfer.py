@@ -11,7 +11,6 @@ import tempfile
 from pathlib import Path
 
 from .files import backup_to
-from .panel import SEARCH_BOOKMARK
 from .postgres import PgConnection, PostgresUrl
 from .schema import atomic, connect, migrate, open_database
 
@@ -58,7 +57,7 @@ def _copy(src, target: PostgresUrl) -> dict[str, int]:
         # In the order the migrations created them: a table's foreign keys point at tables copied before it.
         tables = [r[0] for r in src.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-            " AND name NOT LIKE 'message_terms%' ORDER BY rowid")]  # the search index is rebuilt on its own
+            " AND name NOT LIKE 'message_terms%' ORDER BY rowid")]  # PostgreSQL searches messages with its own index
         counts = {}
         with atomic(dest):
             for table in tables:
@@ -75,7 +74,6 @@ def _copy(src, target: PostgresUrl) -> dict[str, int]:
                 if "id" in columns:  # new rows continue after the copied ids
                     dest.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
                                  f" COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)")
-            dest.execute("DELETE FROM bot_state WHERE key = ?", (SEARCH_BOOKMARK,))  # index everything again there
         return counts
     finally:
         dest.close()
