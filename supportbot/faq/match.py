@@ -17,8 +17,9 @@ with three or more specific words of that entry, a little over half of it. The t
 calibrated on the FAQ itself when it loads: each question phrasing is matched against the FAQ
 without it (leave-one-out) and the threshold is the lowest step at which those that would be
 sure mostly get their own entry. A thank-you without a question, an order number without one
-(«бронь 318 на Иванову») and a word the FAQ does not know beside only one specific word it does
-(«криптой оплатить можно?») are never answered, at most suggested.
+(«бронь 318 на Иванову») and a word the FAQ does not know, a name or model included, beside only one
+specific word it does («криптой оплатить можно?», «в Минск доставляете?») are never answered, at most
+suggested.
 """
 
 from __future__ import annotations
@@ -183,7 +184,7 @@ class FaqMatcher:
 
     def score_all(self, text: str) -> list[FaqMatch]:
         """Score every entry that shares anything with the message, best first."""
-        known, unknown = self.vocabulary.message_terms(text)
+        known, unknown, _ = self.vocabulary.message_terms(text)
         ranked = self._score(known, unknown)
         return [FaqMatch(self.entries[index], round(min(score, 1.0), 4)) for score, index in ranked]
 
@@ -221,7 +222,7 @@ class FaqMatcher:
 
     def classify(self, text: str) -> FaqVerdict:
         """Return the outcome for a customer's message ("sure", "likely", "none") with the two best entries."""
-        known, unknown = self.vocabulary.message_terms(text)
+        known, unknown, named = self.vocabulary.message_terms(text)
         scored = self._score(known, unknown)
         ranked = [FaqMatch(self.entries[index], round(min(score, 1.0), 4)) for score, index in scored]
         best = ranked[0] if ranked else None
@@ -229,7 +230,7 @@ class FaqMatcher:
         if best is None or best.score < self.likely_score:
             return FaqVerdict(NONE, best, runner_up)
         second = runner_up.score if runner_up else 0.0
-        if self._leads(best.score, second, self.margin) and not self._never_sure(text, known, unknown):
+        if self._leads(best.score, second, self.margin) and not self._never_sure(text, known, unknown + named):
             if best.score >= self.min_score:
                 return FaqVerdict(SURE, best, runner_up)
             # A lower score is enough when the message asks with several of the entry's own specific words.
@@ -241,15 +242,17 @@ class FaqMatcher:
 
     def never_sure(self, text: str) -> bool:
         """Tell whether a message may at most get a suggestion, whatever it scores (see `_never_sure`)."""
-        return self._never_sure(text, *self.vocabulary.message_terms(text))
+        known, unknown, named = self.vocabulary.message_terms(text)
+        return self._never_sure(text, known, unknown + named)
 
-    def _never_sure(self, text: str, known: dict[str, float], unknown: float) -> bool:
+    def _never_sure(self, text: str, known: dict[str, float], strange: float) -> bool:
         """Thanks and «ок» without a question mark close a talk; an order number with no question names an
-        order; a word the FAQ does not know beside only one specific word it does («криптой оплатить можно?»,
-        «бонусы сгорают?») is as often as not the question the FAQ lacks."""
+        order; a word the FAQ does not know, a name or model included, beside only one specific word it does
+        («криптой оплатить можно?», «бонусы сгорают?», «в Минск доставляете?») is as often as not the
+        question the FAQ lacks."""
         if t.is_closing_remark(text) or t.is_order_reference(text):
             return True
-        return unknown >= 1 and sum(1 for term in known if term not in self.vocabulary.generic) <= _NARROW_TERMS
+        return strange >= 1 and sum(1 for term in known if term not in self.vocabulary.generic) <= _NARROW_TERMS
 
     @staticmethod
     def _leads(best: float, second: float, margin: float) -> bool:

@@ -6,7 +6,8 @@ frames and everyday words weigh little whatever the FAQ does; terms a quarter of
 are `generic` for this FAQ. A message's words are repaired first (Latin look-alike letters, text typed
 on the Latin layout when the result is a word the FAQ or the general lists know), then each becomes a
 FAQ term, a look-alike of one by character 3–5-grams (typos, slang), a name or model (capitalised inside
-a sentence, mixing digits, Latin: ignored), or an unknown word that counts against a match.
+a sentence, mixing digits, Latin: no part of the score, but a model or a place keeps a narrow question
+from being sure), or an unknown word that counts against a match.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ _MAX_MESSAGE_CHARS = 1000
 
 _WORD = re.compile(r"\w+")
 _SENTENCE_END = re.compile(r"[.!?\n]\s*$")
+# A capitalised word after «в», «во», «из» is most often a place («доставляете в Минск?»).
+_PLACE_BEFORE = re.compile(r"(?<!\w)(?:в|во|из)\s+$", re.IGNORECASE)
 
 
 def _common_prefix(a: str, b: str) -> int:
@@ -50,17 +53,21 @@ def _common_prefix(a: str, b: str) -> int:
     return n
 
 
-def _names(text: str) -> set[str]:
+def _names(text: str) -> tuple[set[str], set[str]]:
     """Return the normalised words that look like names or models: capitalised inside a
-    sentence («на Сергея»), or mixing letters and digits («A4», «s21»), or Latin."""
-    found = set()
+    sentence («на Сергея»), or mixing letters and digits («A4», «s21»), or Latin; and, of them,
+    the models and places («в Минск», «из Твери»), which name what a question is about."""
+    found, topical = set(), set()
     for match in _WORD.finditer(text):
         word = match.group(0)
-        inside = match.start() > 0 and not _SENTENCE_END.search(text[: match.start()])
+        before = text[: match.start()]
+        inside = match.start() > 0 and not _SENTENCE_END.search(before)
         mixed = any(c.isdigit() for c in word) and not word.isdigit()
         if (inside and word[0].isupper()) or mixed or word.isascii():
             found.add(t.normalize(word))
-    return found
+            if mixed or word.isascii() or _PLACE_BEFORE.search(before):
+                topical.add(t.normalize(word))
+    return found, topical
 
 
 @dataclass(frozen=True)
@@ -181,14 +188,16 @@ class Vocabulary:
         pieces.append(text[last:])
         return "".join(pieces)
 
-    def message_terms(self, text: str) -> tuple[dict[str, float], int]:
-        """Return the message's FAQ terms with how sure each is (1 exact, less for a lookalike),
-        and how many of its words are unknown to the FAQ and not names."""
+    def message_terms(self, text: str) -> tuple[dict[str, float], float, int]:
+        """Return the message's FAQ terms with how sure each is (1 exact, less for a lookalike), how
+        many of its words are unknown to the FAQ and not names, and how many models and places it names
+        that the FAQ does not know (a person's name is no topic: «отложите на Сергея»)."""
         text = self.repair_layout(t.repair_lookalikes(text[:_MAX_MESSAGE_CHARS]))
-        names = _names(text)
+        names, topical = _names(text)
         known: dict[str, float] = {}
         unknown: set[str] = set()
         everyday: set[str] = set()
+        named: set[str] = set()
         for word in t.content_words(text):
             term = t.stem(word)
             if term in self.weight:
@@ -200,9 +209,11 @@ class Vocabulary:
             found = self.lookalike(term)
             if found is not None:
                 known[found[0]] = max(found[1], known.get(found[0], 0.0))
+            elif word in topical:
+                named.add(term)
             elif word not in names:
                 unknown.add(term)
-        return known, len(unknown) + _EVERYDAY_UNKNOWN * len(everyday)
+        return known, len(unknown) + _EVERYDAY_UNKNOWN * len(everyday), len(named)
 
     def fields_without(self, index: int, skip: int) -> dict[str, float]:
         fields = {term: _ANSWER_WEIGHT for term in t.terms(self.entries[index].answer)}
