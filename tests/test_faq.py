@@ -356,12 +356,12 @@ def test_keywords_column_is_optional(tmp_path):
 @pytest.mark.parametrize(
     "content, message",
     [
-        ("question,keywords\nГде?,адрес\n", "faq.csv line 1: missing column 'answer'"),
-        ("\n\nanswer\nДа\n", "faq.csv line 3: missing column 'question'"),
-        (HEADER + "Где?,Тут,\nКогда?,,\n", "faq.csv line 3: empty answer"),
-        (HEADER + "Где?,Тут,\n | ,Никогда,\n", "faq.csv line 3: empty question"),
-        (HEADER + 'Где?,"Тут\nи там",\nКогда?,   ,\n', "faq.csv line 4: empty answer"),
-        ("", "faq.csv line 1: no header row"),
+        ("question,keywords\nГде?,адрес\n", "faq.csv, строка 1: нет столбца «answer»"),
+        ("\n\nanswer\nДа\n", "faq.csv, строка 3: нет столбца «question»"),
+        (HEADER + "Где?,Тут,\nКогда?,,\n", "faq.csv, строка 3: пустой ответ"),
+        (HEADER + "Где?,Тут,\n | ,Никогда,\n", "faq.csv, строка 3: пустой вопрос"),
+        (HEADER + 'Где?,"Тут\nи там",\nКогда?,   ,\n', "faq.csv, строка 4: пустой ответ"),
+        ("", "faq.csv, строка 1: нет строки заголовка"),
     ],
 )
 def test_load_errors_name_the_line(tmp_path, content, message):
@@ -373,18 +373,18 @@ def test_load_errors_name_the_line(tmp_path, content, message):
 def test_load_error_on_undecodable_bytes(tmp_path):
     # A UTF-8 BOM promises UTF-8, so a bad byte is an error, not a reason to guess cp1251.
     raw = "\ufeffquestion,answer\nГде?,Тут\n".encode("utf-8") + b"Bad,\xff\xfe\n"
-    with pytest.raises(FaqError, match=r"^faq.csv line 3: undecodable bytes"):
+    with pytest.raises(FaqError, match=r"^faq.csv, строка 3: непонятные символы"):
         load_faq(write(tmp_path / "faq.csv", raw))
 
 
 def test_load_error_on_bytes_neither_utf8_nor_cp1251(tmp_path):
     raw = "question,answer\nГде?,Тут\n".encode("utf-8") + b"\x98\n"
-    with pytest.raises(FaqError, match=r"^faq.csv line 3: undecodable bytes"):
+    with pytest.raises(FaqError, match=r"^faq.csv, строка 3: непонятные символы"):
         load_faq(write(tmp_path / "faq.csv", raw))
 
 
 def test_load_missing_file(tmp_path):
-    with pytest.raises(FaqError, match="cannot read"):
+    with pytest.raises(FaqError, match="nope.csv: файла нет"):
         load_faq(tmp_path / "nope.csv")
 
 
@@ -437,7 +437,7 @@ def test_faq_file_keeps_last_good_and_reports_a_broken_version_once(tmp_path):
 
     write(path, BROKEN)
     problem = faq_file.reload_if_changed()
-    assert problem == "faq.csv line 2: empty answer" == faq_file.error
+    assert problem == "faq.csv, строка 2: пустой ответ" == faq_file.error
     assert faq_file.reload_if_changed() is None  # the same broken version: told once
     assert len(faq_file.matcher.entries) == 1  # still the last good one
     assert faq_file.matcher.match("самовывоз есть?").entry.answer == "Да"
@@ -454,7 +454,7 @@ def test_faq_file_broken_again_is_reported_again(tmp_path):
     write(path, BROKEN)
     assert faq_file.reload_if_changed()
     write(path, BROKEN + "\n")  # another broken version
-    assert faq_file.reload_if_changed() == "faq.csv line 2: empty answer"
+    assert faq_file.reload_if_changed() == "faq.csv, строка 2: пустой ответ"
 
 
 @pytest.mark.parametrize("start", [None, BROKEN])
@@ -476,7 +476,7 @@ def test_faq_file_deleted_keeps_last_good(tmp_path):
     path = write(tmp_path / "faq.csv", GOOD)
     faq_file = FaqFile(path)
     path.unlink()
-    assert "cannot read" in faq_file.reload_if_changed()
+    assert faq_file.reload_if_changed().endswith("faq.csv: файла нет")
     assert faq_file.reload_if_changed() is None
     assert len(faq_file.matcher.entries) == 1
 
@@ -567,7 +567,7 @@ def test_tool_broken_faq_exits_2_with_one_russian_line(tmp_path):
     code, out, err = run_tool(["--faq", str(broken), "самовывоз"])
     assert code == 2 and out == ""
     assert err.strip().splitlines() == [
-        "Ошибка: не удалось прочитать FAQ: faq.csv line 2: empty answer. "
+        "Ошибка: не удалось прочитать FAQ: faq.csv, строка 2: пустой ответ. "
         "Исправьте файл или укажите другой через --faq."
     ]
 

@@ -144,7 +144,7 @@ def test_check_reports_a_broken_faq(api, db, tmp_path):
                      FAQ_PATH=str(faq))
     assert result.returncode == 1
     faq_line = next(line for line in result.stdout.splitlines() if "вопрос" in line)
-    assert faq_line.startswith("✗") and "line 2" in faq_line
+    assert faq_line.startswith("✗") and "строка 2: пустой ответ" in faq_line
     assert "✓ Telegram: бот @shop_support_bot" in result.stdout
 
 

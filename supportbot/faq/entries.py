@@ -39,7 +39,8 @@ def load_faq(path: Path) -> tuple[FaqEntry, ...]:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise FaqError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+        what = "файла нет" if isinstance(exc, FileNotFoundError) else f"не удаётся прочитать ({exc.strerror or exc})"
+        raise FaqError(f"{path}: {what}") from exc
     return parse_faq(_decode(raw, path.name), path.name)
 
 def parse_faq(text: str, name: str = "faq.csv") -> tuple[FaqEntry, ...]:
@@ -60,9 +61,9 @@ def parse_faq(text: str, name: str = "faq.csv") -> tuple[FaqEntry, ...]:
                 continue
             entries.append(_entry_from_row(row, columns, len(entries) + 1, name, line_number))
     except csv.Error as exc:
-        raise FaqError(f"{name} line {reader.line_num}: {exc}") from exc
+        raise FaqError(f"{name}, строка {reader.line_num}: не разобрать строку CSV, проверьте кавычки ({exc})") from exc
     if columns is None:
-        raise FaqError(f"{name} line 1: no header row (expected question,answer,keywords)")
+        raise FaqError(f"{name}, строка 1: нет строки заголовка (нужна строка question,answer,keywords)")
     return tuple(entries)
 
 def _decode(raw: bytes, name: str) -> str:
@@ -78,7 +79,7 @@ def _decode(raw: bytes, name: str) -> str:
         except UnicodeDecodeError:
             line = raw.count(b"\n", 0, utf8_error.start) + 1
             raise FaqError(
-                f"{name} line {line}: undecodable bytes (neither UTF-8 nor cp1251)"
+                f"{name}, строка {line}: непонятные символы — сохраните файл в UTF-8 или Windows-1251"
             ) from utf8_error
 
 def _decode_strict(raw: bytes, encoding: str, name: str) -> str:
@@ -86,7 +87,7 @@ def _decode_strict(raw: bytes, encoding: str, name: str) -> str:
         return raw.decode(encoding)
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].decode(encoding, errors="replace").count("\n") + 1
-        raise FaqError(f"{name} line {line}: undecodable bytes (not valid {encoding.upper()})") from exc
+        raise FaqError(f"{name}, строка {line}: непонятные символы — файл не в кодировке {encoding.upper()}") from exc
 
 def _header_columns(row: list[str], name: str, line_number: int) -> dict[str, int]:
     columns: dict[str, int] = {}
@@ -97,8 +98,8 @@ def _header_columns(row: list[str], name: str, line_number: int) -> dict[str, in
     for required in ("question", "answer"):
         if required not in columns:
             raise FaqError(
-                f"{name} line {line_number}: missing column '{required}' "
-                f"(expected a header question,answer,keywords)"
+                f"{name}, строка {line_number}: нет столбца «{required}» "
+                f"(заголовок должен быть question,answer,keywords)"
             )
     return columns
 
@@ -111,10 +112,10 @@ def _entry_from_row(
 
     questions = tuple(q.strip() for q in cell("question").split("|") if q.strip())
     if not questions:
-        raise FaqError(f"{name} line {line_number}: empty question")
+        raise FaqError(f"{name}, строка {line_number}: пустой вопрос")
     answer = cell("answer")
     if not answer:
-        raise FaqError(f"{name} line {line_number}: empty answer")
+        raise FaqError(f"{name}, строка {line_number}: пустой ответ")
     keywords = tuple(k.strip() for k in _KEYWORD_SEPARATORS.split(cell("keywords")) if k.strip())
     return FaqEntry(number=number, questions=questions, answer=answer, keywords=keywords)
 
