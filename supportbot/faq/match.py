@@ -44,7 +44,7 @@ _UNSPECIFIC_FACTOR = 0.55
 # Calibration: the sure threshold is the lowest step within these bounds at which the FAQ's own
 # questions, each left out and matched as a customer's message, get their own entry at least this
 # share of the times they would get a sure answer.
-SURE_FLOOR, SURE_CEILING = 0.6, 0.8
+SURE_FLOOR, SURE_CEILING = 0.7, 0.8
 _CALIBRATION_STEP = 0.05
 _CALIBRATION_PRECISION = 0.9
 # "likely" starts this far below "sure" and needs this share of the sure margin as its lead:
