@@ -24,10 +24,11 @@ PAGES = ["/", "/live/queue", "/live/line", "/search?q=доставку", "/stats
 class Browser:
     """A Flask test client that keeps the CSRF token of the last page it read."""
 
-    def __init__(self, shop, clock=None):
+    def __init__(self, shop, clock=None, address="127.0.0.1"):
         self.shop = shop
         self.app = create_app(shop.config, secret_key="test", clock=clock or (lambda: shop.now), testing=True)
         self.client = self.app.test_client()
+        self.client.environ_base["REMOTE_ADDR"] = address
         self.token = ""
 
     def get(self, url, **kwargs):
@@ -171,6 +172,23 @@ def test_wrong_pins_in_the_panel_tell_the_operators_once_when_login_closes(shop,
         Browser(shop).login("0000")
     shop.settle()
     assert len([t for t in olga.texts() if "много неверных PIN" in t]) == 1
+
+
+def test_wrong_pins_from_another_address_lock_out_only_that_address(shop, browser):
+    guesser = Browser(shop, address="192.168.1.77")
+    for _ in range(LOGIN_MAX_FAILURES):
+        guesser.login("0000")
+    assert guesser.login("1111").status_code == 403
+    assert browser.login("1111").status_code == 302  # the shop's own PC is not locked out
+
+
+def test_an_address_that_logged_in_before_may_log_in_while_login_is_closed(shop, browser):
+    assert browser.login("1111").status_code == 302
+    browser.post("/logout", {})
+    for number in range(GLOBAL_MAX_FAILURES):
+        shop.operator(f"Взломщик{number}").says("/operator 9999")
+    assert Browser(shop, address="10.0.0.5").login("1111").status_code == 403
+    assert Browser(shop).login("1111").status_code == 302
 
 
 def test_telegram_failures_close_the_panel_to_a_newcomer(shop, browser):

@@ -1,14 +1,16 @@
 """Logging in with an operator's PIN, logging out, the session rules and the CSRF token.
 
-A wrong PIN counts against the same limits as /operator in Telegram: the panel is one account
-(PANEL_ACCOUNT) in login_failures, and every failure counts in login_attempts for the overall
-limit. `login_required` is the one access rule; `check_csrf` refuses any POST without the token.
+A wrong PIN counts against the same limits as /operator in Telegram: each browser's network address
+is one account in login_failures (`panel_account`), so someone guessing on the shop's network locks out
+only their own address, and every failure counts in login_attempts for the overall limit, which closes
+the panel to addresses that never logged in. `login_required` is the one access rule; `check_csrf` refuses any POST without the token.
 """
 from __future__ import annotations
 
 import functools
 import hmac
 import secrets
+import zlib
 
 from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
 
@@ -17,7 +19,13 @@ from .db import hand_to_bot, state, storage
 
 bp = Blueprint("auth", __name__)
 
-PANEL_ACCOUNT = 0  # the panel's row in login_failures/operator_accounts (no Telegram user has id 0)
+# Panel accounts lie below this id: far from any Telegram user's id and from a panel seat's -seat.
+PANEL_ACCOUNTS_BELOW = -(2 ** 40)
+
+
+def panel_account(address: str | None) -> int:
+    """The login_failures/operator_accounts id of a browser's network address."""
+    return PANEL_ACCOUNTS_BELOW - zlib.crc32((address or "").encode())
 
 
 def csrf_token() -> str:
@@ -81,22 +89,23 @@ def seat_for_pin(pins: tuple[str, ...], pin: str) -> int | None:
 def try_login(pin: str) -> tuple[int | None, str]:
     """Check a PIN under the /operator limits; (seat, "") or (None, why)."""
     now = state().clock()
+    account = panel_account(request.remote_addr)
     with storage().transaction() as tx:
-        failures, locked_until = tx.login_failures(PANEL_ACCOUNT)
+        failures, locked_until = tx.login_failures(account)
         locked = core.login_locked_for(failures, locked_until, now)
         if locked:
             return None, texts.LOGIN_LOCKED.format(minutes=core.wait_minutes(locked))
         recent = tx.login_failures_since(now - core.GLOBAL_WINDOW_SECONDS)
-        if core.login_closed_to_newcomers(recent) and not tx.held_a_seat(PANEL_ACCOUNT):
+        if core.login_closed_to_newcomers(recent) and not tx.held_a_seat(account):
             return None, texts.LOGIN_CLOSED
         seat = seat_for_pin(state().config.pins, pin)
         if seat is not None:
-            tx.set_login_failures(PANEL_ACCOUNT, 0, None)
-            tx.remember_operator(PANEL_ACCOUNT)
+            tx.set_login_failures(account, 0, None)
+            tx.remember_operator(account)
             return seat, ""
         failures, locked_until = core.after_failed_login(failures, now)
-        tx.set_login_failures(PANEL_ACCOUNT, failures, locked_until)
-        tx.count_login_failure(PANEL_ACCOUNT, now)
+        tx.set_login_failures(account, failures, locked_until)
+        tx.count_login_failure(account, now)
         attack = core.login_attack_begins(recent)
         if attack:  # the bot tells the operators on line, as for /operator in Telegram
             tx.add_panel_action({"kind": "login_attack"}, now)
