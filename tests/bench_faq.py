@@ -25,14 +25,17 @@ ROOT = Path(__file__).resolve().parent.parent
 FAQ_PATH = ROOT / "data" / "faq.csv"
 EVAL_PATH = ROOT / "tests" / "data" / "faq_eval.csv"
 SHOPS = ROOT / "tests" / "data" / "shops"
-# The sets the matcher was tuned on besides the clothes shop: pets from the start, the next five after they had
-# been measured as held out (their wrong answers were read to shape the rules). The held-out sets were written by
-# another hand on 01.12.2026: the first four measured before and after that tuning, toys and coffee only after it.
-TUNED_SHOPS = ("pets", "autoparts", "bakery", "cosmetics", "books", "pharmacy")
-HELD_OUT_SHOPS = ("furniture", "flowers", "electronics", "hardware", "toys", "coffee")
+# The sets the matcher was tuned on besides the clothes shop: pets from the start; autoparts, bakery, cosmetics,
+# books and pharmacy after they had been measured as held out (their wrong answers were read to shape the rules);
+# furniture, flowers, electronics, hardware, toys and coffee, written by another hand and held out until the
+# session of 01.12.2026 that tuned the place rule and the sure floor on all thirteen. The held-out sets were
+# written by another hand after that tuning and measured once with the final matcher.
+TUNED_SHOPS = ("pets", "autoparts", "bakery", "cosmetics", "books", "pharmacy",
+               "furniture", "flowers", "electronics", "hardware", "toys", "coffee")
+HELD_OUT_SHOPS = ("sport", "optics", "garden", "jewelry")
 BASELINE_CUTOFF = 0.6
 # Sure thresholds an owner might set by hand (FAQ_MIN_SCORE), beside the calibrated one (None).
-THRESHOLDS = (None, 0.7, 0.8)
+THRESHOLDS = (0.6, None, 0.8)
 
 
 @dataclass(frozen=True)
@@ -205,7 +208,7 @@ def main() -> None:
                   f"{quality.wrong} of {quality.answered} | {likely} | {median_ms:.2f} | {p95_ms:.2f} |")
             label = ""
 
-    print("\nRaising the sure threshold by hand (FAQ_MIN_SCORE), all sets of a kind together:\n")
+    print("\nSetting the sure threshold by hand (FAQ_MIN_SCORE), all sets of a kind together:\n")
     print("| sets | sure threshold | precision | recall | wrong answers | lowest precision of a set |")
     print("|---|---|---:|---:|---:|---:|")
     for tuned in (True, False):
