@@ -24,7 +24,7 @@ from typing import Iterator, TextIO
 from ..storage import PostgresUrl
 from .entries import FaqError, load_faq
 from .gaps import find_gaps, group_questions, read_history
-from .match import LIKELY, SURE, FaqMatcher
+from .match import CLOSING, LIKELY, NARROW, ORDER_REFERENCE, SURE, FaqMatcher
 
 USAGE = """Использование:
   python -m supportbot faq "вопрос клиента" [--faq ФАЙЛ.csv] [--min-score 0..1]
@@ -34,6 +34,13 @@ USAGE = """Использование:
 _OUTCOME_TEXT = {
     SURE: "бот ответит клиенту сам",
     LIKELY: "клиенту бот не ответит, оператору предложит этот ответ",
+}
+_NEVER_SURE_TEXT = {
+    CLOSING: "это благодарность или «ок» без вопроса.",
+    ORDER_REFERENCE: "это номер заказа без вопроса.",
+    NARROW: "кроме одного особого слова FAQ в вопросе есть слово, место или модель, которых FAQ не знает, — "
+            "часто это и есть то, на что FAQ не отвечает. Если такие вопросы частые, впишите это слово в "
+            "keywords нужной записи (или в формулировку вопроса).",
 }
 
 
@@ -146,6 +153,9 @@ def _explain(matcher: FaqMatcher, message: str, out: TextIO) -> None:
         print("Итог: ничего не подходит — в вопросе нет слов из FAQ.", file=out)
     for place, found in enumerate(ranked, 1):
         print(f"  {place}. {found.score:.2f}  №{found.entry.number} «{found.entry.questions[0]}»", file=out)
+    why_not = matcher.never_sure(message) if verdict.outcome != SURE and verdict.score >= matcher.min_score else ""
+    if why_not:
+        print(f"Сам бот не ответит при любой оценке: {_NEVER_SURE_TEXT[why_not]}", file=out)
     how = "задан FAQ_MIN_SCORE или --min-score" if matcher.min_score != matcher.calibrated_score else "подобран по вашему FAQ"
     print(
         f"Пороги: ответить сам — от {matcher.min_score:.2f} ({how}), а второй ответ должен набрать не больше "

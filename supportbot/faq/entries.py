@@ -39,7 +39,8 @@ def load_faq(path: Path) -> tuple[FaqEntry, ...]:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        what = "файла нет" if isinstance(exc, FileNotFoundError) else f"не удаётся прочитать ({exc.strerror or exc})"
+        what = ("файла нет" if isinstance(exc, FileNotFoundError) else "нет доступа к файлу"
+                if isinstance(exc, PermissionError) else "файл не удаётся прочитать")
         raise FaqError(f"{path}: {what}") from exc
     return parse_faq(_decode(raw, path.name), path.name)
 
@@ -50,20 +51,25 @@ def parse_faq(text: str, name: str = "faq.csv") -> tuple[FaqEntry, ...]:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     columns: dict[str, int] | None = None
     entries: list[FaqEntry] = []
-    row_start = 1
+    row_start = line_number = 1
+    last_row: list[str] = []
     try:
         for row in reader:
             line_number, row_start = row_start, reader.line_num + 1
             if not any(cell.strip() for cell in row):
                 continue
+            last_row = row
             if columns is None:
                 columns = _header_columns(row, name, line_number)
                 continue
             entries.append(_entry_from_row(row, columns, len(entries) + 1, name, line_number))
     except csv.Error as exc:
-        raise FaqError(f"{name}, строка {reader.line_num}: не разобрать строку CSV, проверьте кавычки ({exc})") from exc
+        raise FaqError(f"{name}, строка {row_start}: не разобрать строку CSV — проверьте кавычки") from exc
     if columns is None:
         raise FaqError(f"{name}, строка 1: нет строки заголовка (нужна строка question,answer,keywords)")
+    # A quote opened and never closed swallows the rest of the file into one cell without a csv error.
+    if text.count('"') % 2 and any("\n" in cell for cell in last_row):
+        raise FaqError(f"{name}, строка {line_number}: кавычка не закрыта — всё после неё попало в одну ячейку")
     return tuple(entries)
 
 def _decode(raw: bytes, name: str) -> str:

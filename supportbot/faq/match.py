@@ -17,9 +17,9 @@ with three or more specific words of that entry, a little over half of it. The t
 calibrated on the FAQ itself when it loads: each question phrasing is matched against the FAQ
 without it (leave-one-out) and the threshold is the lowest step at which those that would be
 sure mostly get their own entry. A thank-you without a question, an order number without one
-(«бронь 318 на Иванову») and a word the FAQ does not know, a name or model included, beside only one
-specific word it does («криптой оплатить можно?», «в Минск доставляете?») are never answered, at most
-suggested.
+(«бронь 318 на Иванову») and a word the FAQ does not know, a Latin model or a place included (a person's
+name is not), beside only one specific word it does («криптой оплатить можно?», «в Минск доставляете?»)
+are never answered, at most suggested.
 """
 
 from __future__ import annotations
@@ -34,6 +34,10 @@ from .vocabulary import Vocabulary
 SURE = "sure"
 LIKELY = "likely"
 NONE = "none"
+# Why a message is never sure (`FaqMatcher.never_sure`).
+CLOSING = "closing"
+ORDER_REFERENCE = "order reference"
+NARROW = "narrow"
 
 # How much a phrasing's coverage matters next to the share of the message explained.
 _COVERAGE_SHARE = 0.35
@@ -230,7 +234,7 @@ class FaqMatcher:
         if best is None or best.score < self.likely_score:
             return FaqVerdict(NONE, best, runner_up)
         second = runner_up.score if runner_up else 0.0
-        if self._leads(best.score, second, self.margin) and not self._never_sure(text, known, unknown + named):
+        if self._leads(best.score, second, self.margin) and not self._never_sure(text, known, unknown, named):
             if best.score >= self.min_score:
                 return FaqVerdict(SURE, best, runner_up)
             # A lower score is enough when the message asks with several of the entry's own specific words.
@@ -240,19 +244,22 @@ class FaqMatcher:
             return FaqVerdict(LIKELY, best, runner_up)
         return FaqVerdict(NONE, best, runner_up)
 
-    def never_sure(self, text: str) -> bool:
-        """Tell whether a message may at most get a suggestion, whatever it scores (see `_never_sure`)."""
-        known, unknown, named = self.vocabulary.message_terms(text)
-        return self._never_sure(text, known, unknown + named)
+    def never_sure(self, text: str) -> str:
+        """Return why a message may at most get a suggestion whatever it scores (CLOSING, ORDER_REFERENCE,
+        NARROW), or "" when it may be sure (see `_never_sure`)."""
+        return self._never_sure(text, *self.vocabulary.message_terms(text))
 
-    def _never_sure(self, text: str, known: dict[str, float], strange: float) -> bool:
+    def _never_sure(self, text: str, known: dict[str, float], unknown: float, named: int) -> str:
         """Thanks and «ок» without a question mark close a talk; an order number with no question names an
-        order; a word the FAQ does not know, a name or model included, beside only one specific word it does
-        («криптой оплатить можно?», «бонусы сгорают?», «в Минск доставляете?») is as often as not the
-        question the FAQ lacks."""
-        if t.is_closing_remark(text) or t.is_order_reference(text):
-            return True
-        return strange >= 1 and sum(1 for term in known if term not in self.vocabulary.generic) <= _NARROW_TERMS
+        order; a word the FAQ does not know, a Latin model or a place included (a person's name is not), beside
+        only one specific word it does («криптой оплатить можно?», «бонусы сгорают?», «в Минск доставляете?»)
+        is as often as not the question the FAQ lacks."""
+        if t.is_closing_remark(text):
+            return CLOSING
+        if t.is_order_reference(text):
+            return ORDER_REFERENCE
+        specific = sum(1 for term in known if term not in self.vocabulary.generic)
+        return NARROW if unknown + named >= 1 and specific <= _NARROW_TERMS else ""
 
     @staticmethod
     def _leads(best: float, second: float, margin: float) -> bool:

@@ -204,8 +204,11 @@ def is_order_reference(text: str) -> bool:
 
 
 def is_known_word(word: str) -> bool:
-    """Tell whether a normalised word is one of the general lists (filler, small talk, synonyms)."""
-    return word in _FILLER or word in _SMALL_TALK or _STEMMER.stemWord(word) in _SYNONYM_OF
+    """Tell whether a normalised word is one of the general lists (filler, small talk, synonyms,
+    everyday words, question frames)."""
+    if word in _FILLER or word in _SMALL_TALK or _STEMMER.stemWord(word) in _SYNONYM_OF:
+        return True
+    return stem(word) in COMMON_TERMS or stem(word) in FRAME_TERMS
 
 
 def char_grams(word: str) -> set[str]:

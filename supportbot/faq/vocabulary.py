@@ -6,7 +6,7 @@ frames and everyday words weigh little whatever the FAQ does; terms a quarter of
 are `generic` for this FAQ. A message's words are repaired first (Latin look-alike letters, text typed
 on the Latin layout when the result is a word the FAQ or the general lists know), then each becomes a
 FAQ term, a look-alike of one by character 3–5-grams (typos, slang), a name or model (capitalised inside
-a sentence, mixing digits, Latin: no part of the score, but a model or a place keeps a narrow question
+a sentence, mixing digits, Latin: no part of the score, but a Latin model or a place keeps a narrow question
 from being sure), or an unknown word that counts against a match.
 """
 
@@ -54,18 +54,24 @@ def _common_prefix(a: str, b: str) -> int:
 
 
 def _names(text: str) -> tuple[set[str], set[str]]:
-    """Return the normalised words that look like names or models: capitalised inside a
-    sentence («на Сергея»), or mixing letters and digits («A4», «s21»), or Latin; and, of them,
-    the models and places («в Минск», «из Твери»), which name what a question is about."""
+    """Return the normalised words that look like names or models, and those of them that name a topic.
+
+    A name is capitalised inside a sentence («на Сергея»; capitals mean nothing in a message typed all
+    in capitals), a model mixes letters and digits («A4», «21ч») or is Latin («iPhone»). A Latin model
+    and a place («в Минск», «из Твери») name what a question is about; a person's name or «21ч» do not.
+    """
     found, topical = set(), set()
+    shouting = text.upper() == text
     for match in _WORD.finditer(text):
         word = match.group(0)
         before = text[: match.start()]
-        inside = match.start() > 0 and not _SENTENCE_END.search(before)
+        capitalised = (not shouting and word[0].isupper() and match.start() > 0
+                       and not _SENTENCE_END.search(before))
         mixed = any(c.isdigit() for c in word) and not word.isdigit()
-        if (inside and word[0].isupper()) or mixed or word.isascii():
+        latin = word.isascii() and not word.isdigit()
+        if capitalised or mixed or latin:
             found.add(t.normalize(word))
-            if mixed or word.isascii() or _PLACE_BEFORE.search(before):
+            if latin or (capitalised and _PLACE_BEFORE.search(before)):
                 topical.add(t.normalize(word))
     return found, topical
 
@@ -190,7 +196,7 @@ class Vocabulary:
 
     def message_terms(self, text: str) -> tuple[dict[str, float], float, int]:
         """Return the message's FAQ terms with how sure each is (1 exact, less for a lookalike), how
-        many of its words are unknown to the FAQ and not names, and how many models and places it names
+        many of its words are unknown to the FAQ and not names, and how many Latin models and places it names
         that the FAQ does not know (a person's name is no topic: «отложите на Сергея»)."""
         text = self.repair_layout(t.repair_lookalikes(text[:_MAX_MESSAGE_CHARS]))
         names, topical = _names(text)

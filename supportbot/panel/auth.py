@@ -8,9 +8,9 @@ the panel to addresses that never logged in. `login_required` is the one access 
 from __future__ import annotations
 
 import functools
+import hashlib
 import hmac
 import secrets
-import zlib
 
 from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
 
@@ -19,13 +19,14 @@ from .db import hand_to_bot, state, storage
 
 bp = Blueprint("auth", __name__)
 
-# Panel accounts lie below this id: far from any Telegram user's id and from a panel seat's -seat.
+# Panel accounts lie in (-(2**41), -(2**40)]: far from any Telegram user's id and from a panel seat's -seat.
 PANEL_ACCOUNTS_BELOW = -(2 ** 40)
 
 
 def panel_account(address: str | None) -> int:
     """The login_failures/operator_accounts id of a browser's network address."""
-    return PANEL_ACCOUNTS_BELOW - zlib.crc32((address or "").encode())
+    digest = hashlib.blake2b((address or "").encode(), digest_size=5).digest()  # 40 bits, no crafted collisions
+    return PANEL_ACCOUNTS_BELOW - int.from_bytes(digest, "big")
 
 
 def csrf_token() -> str:
