@@ -21,11 +21,11 @@ HEADER = "question,answer,keywords\n"
 # (python -m tests.bench_faq). strict: the day one passes, its mark must go.
 SHORT_OF_THE_BAR: dict[str, str] = {
     "clothes": "tuned: precision 0.992 (1 wrong of 123), recall 0.689 — recall short",
-    "pets": "tuned: precision 1.000 (0 wrong of 41), recall 0.418 — recall short",
+    "pets": "tuned: precision 1.000 (0 wrong of 42), recall 0.429 — recall short",
     "autoparts": "tuned: precision 0.905 (4 wrong of 42), recall 0.373 — both short",
     "bakery": "tuned: precision 1.000 (0 wrong of 49), recall 0.480 — recall short",
     "cosmetics": "tuned: precision 0.960 (2 wrong of 50), recall 0.480 — recall short",
-    "books": "tuned: precision 0.946 (2 wrong of 37), recall 0.304 — both short",
+    "books": "tuned: precision 0.921 (3 wrong of 38), recall 0.304 — both short",
     "pharmacy": "tuned: precision 1.000 (0 wrong of 38), recall 0.328 — recall short",
     "furniture": "tuned: precision 0.939 (2 wrong of 33), recall 0.310 — both short",
     "flowers": "tuned: precision 0.930 (3 wrong of 43), recall 0.385 — both short",
