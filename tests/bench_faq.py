@@ -29,7 +29,7 @@ SHOPS = ROOT / "tests" / "data" / "shops"
 # books and pharmacy after they had been measured as held out (their wrong answers were read to shape the rules);
 # furniture, flowers, electronics, hardware, toys and coffee, written by another hand and held out until the
 # session of 01.12.2026 that tuned the place rule and the sure floor on all thirteen. The held-out sets were
-# written by another hand after that tuning and measured once with the final matcher.
+# written by another hand after that tuning and measured with the final matcher.
 TUNED_SHOPS = ("pets", "autoparts", "bakery", "cosmetics", "books", "pharmacy",
                "furniture", "flowers", "electronics", "hardware", "toys", "coffee")
 HELD_OUT_SHOPS = ("sport", "optics", "garden", "jewelry")
