@@ -196,8 +196,8 @@ class Vocabulary:
 
     def message_terms(self, text: str) -> tuple[dict[str, float], float, int]:
         """Return the message's FAQ terms with how sure each is (1 exact, less for a lookalike), how
-        many of its words are unknown to the FAQ and not names, and how many Latin models and places it names
-        that the FAQ does not know (a person's name is no topic: «отложите на Сергея»)."""
+        many of its words are unknown to the FAQ and not names, and how many Latin models and places
+        it names that the FAQ does not know (a person's name is no topic: «отложите на Сергея»)."""
         text = self.repair_layout(t.repair_lookalikes(text[:_MAX_MESSAGE_CHARS]))
         names, topical = _names(text)
         known: dict[str, float] = {}

@@ -3,7 +3,8 @@
 A wrong PIN counts against the same limits as /operator in Telegram: each browser's network address
 is one account in login_failures (`panel_account`), so someone guessing on the shop's network locks out
 only their own address, and every failure counts in login_attempts for the overall limit, which closes
-the panel to addresses that never logged in. `login_required` is the one access rule; `check_csrf` refuses any POST without the token.
+the panel to addresses that never logged in. `login_required` is the one access rule; `check_csrf`
+refuses any POST without the token.
 """
 from __future__ import annotations
 
