@@ -217,3 +217,24 @@ def test_a_pin_glued_to_the_command_is_deleted_and_counted_like_any_try(shop):
     mallory.says("/track 1111")  # a PIN after another command is just a customer's message
     assert shop.view().operators[olga.id] == 1
     assert len(mallory.deleted()) == 5
+
+
+def test_an_owner_trying_the_bot_alone_is_never_handed_their_own_dialog(shop):
+    owner = shop.customer("Владелец", user_id=777)
+    owner.says("проверка: есть зонты?")
+    assert shop.view().queue == (777,)
+    owner_on_line = shop.operator("Владелец", user_id=777)
+    owner_on_line.logs_in("1111")
+    assert owner_on_line.has("Ваш собственный диалог покупателя (#1) закрыт")
+    assert shop.view().dialogs == {} and shop.view().current == {777: None}
+    assert not owner.has(texts.RATE_PROMPT)  # nobody thanks or asks them to rate a dialog they closed themselves
+
+
+def test_a_customer_who_logs_in_as_operator_leaves_their_operator_told(shop):
+    olga = shop.on_line("Ольга", "1111")
+    anna = shop.customer("Анна", user_id=555)
+    anna.says("вопрос")
+    assert shop.view().dialogs == {555: ("active", 1)}
+    shop.operator("Анна", user_id=555).logs_in("2222")
+    assert olga.has("сам вошёл как оператор. Его диалог закрыт.")
+    assert shop.view().dialogs == {} and shop.view().loads == {1: 0, 2: 0}

@@ -24,6 +24,7 @@ class Cause(StrEnum):
     DONE = "done"              # the operator closes it (/done, the button)
     BANNED = "banned"          # an operator bans the customer
     BLOCKED = "blocked"        # the customer blocked the bot (my_chat_member, or a 403 on a send)
+    BECAME_OPERATOR = "became_operator"  # the customer logged in as an operator (an owner trying the bot alone)
 
 
 Q, A, C = DialogState.QUEUED, DialogState.ACTIVE, DialogState.CLOSED
@@ -38,8 +39,10 @@ TRANSITIONS: dict[tuple[DialogState | None, Cause], DialogState] = {
     (A, Cause.BANNED): C,
     (Q, Cause.BLOCKED): C,
     (A, Cause.BLOCKED): C,
+    (Q, Cause.BECAME_OPERATOR): C,
+    (A, Cause.BECAME_OPERATOR): C,
 }
-ENDINGS = frozenset({Cause.DONE, Cause.BANNED, Cause.BLOCKED})
+ENDINGS = frozenset({Cause.DONE, Cause.BANNED, Cause.BLOCKED, Cause.BECAME_OPERATOR})
 
 
 class InvalidTransition(Exception):

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from .. import core, texts
-from ..core import ButtonPress, DeleteMessage, IncomingMessage, SetCommands
+from ..core import ButtonPress, Cause, DeleteMessage, IncomingMessage, SetCommands
 from ..storage import Dialog
 from . import buttons, commands, dialogs, relay, topics
 from .context import Context
@@ -71,9 +71,20 @@ def operator_login(ctx: Context, msg: IncomingMessage, pin: str | None) -> None:
     ctx.seats.load(tx.seats())
     ctx.say(chat, texts.LOGIN_OK.format(seat=seat, limit=ctx.config.operator_chat_limit))
     ctx.send(SetCommands(chat, OPERATOR_COMMANDS))
+    _close_own_dialog(ctx, user.user_id, chat)
     for dialog in tx.seat_dialogs(seat):  # a seat taken over brings its dialogs, held messages included
         relay.tell_holds_to_new_operator(ctx, seat, tx.customer(dialog.customer_id), dialog)
     dialogs.fill_seat(ctx, seat)
+
+
+def _close_own_dialog(ctx: Context, user_id: int, chat: int) -> None:
+    """An operator who wrote as a customer (an owner trying the bot alone) is never handed themselves."""
+    customer = ctx.tx.customer_of_user(user_id)
+    dialog = ctx.tx.open_dialog(customer.id) if customer else None
+    if dialog is None:
+        return
+    dialogs.end_dialog(ctx, dialog, Cause.BECAME_OPERATOR)
+    ctx.say(chat, texts.OWN_DIALOG_CLOSED.format(number=customer.id))
 
 
 def _wrong_pin(ctx: Context, msg: IncomingMessage, failures: int, recent: int) -> None:

@@ -51,6 +51,9 @@ class CustomerRecords:
     def customer_by_chat(self, chat_id: int) -> Customer | None:
         return self._customer("chat_id = ?", chat_id)
 
+    def customer_of_user(self, user_id: int) -> Customer | None:
+        return self._customer("tg_user_id = ?", user_id)
+
     def find_customer(self, ref: int) -> Customer | None:
         """Find a customer by short number, else by Telegram user id."""
         return self._customer("id = ?", ref) or self._customer("tg_user_id = ?", ref)
