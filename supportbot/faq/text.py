@@ -208,7 +208,8 @@ def is_known_word(word: str) -> bool:
     everyday words, question frames)."""
     if word in _FILLER or word in _SMALL_TALK or _STEMMER.stemWord(word) in _SYNONYM_OF:
         return True
-    return stem(word) in COMMON_TERMS or stem(word) in FRAME_TERMS
+    term = stem(word)
+    return term in COMMON_TERMS or term in FRAME_TERMS
 
 
 def char_grams(word: str) -> set[str]:
